@@ -1,0 +1,84 @@
+// Command-line flags for one `hisbridge` subcommand.
+//
+// Each subcommand declares its flags on a FlagSet bound to its own options
+// struct, so `hisbridge <command> --help` lists exactly that command's flags
+// with their defaults. Accepted spellings: `--name=value`, `--name value`,
+// `--flag` / `--no-flag` for booleans, and `--` to end flags.
+//
+//   FlagSet flags("link", "Link a JSON Lines file in batch.");
+//   flags.String("input", &opts.input, "JSON Lines file to link", /*required=*/true);
+//   flags.Int("threads", &opts.threads, "worker threads");
+//   HB_RETURN_IF_ERROR(flags.Parse(argc, argv));
+//   if (flags.help_requested()) { std::cout << flags.Usage(); return 0; }
+//
+// Ownership: targets are borrowed and must outlive Parse(). Not thread-safe.
+#ifndef HISBRIDGE_LIBS_BASE_FLAGS_H_
+#define HISBRIDGE_LIBS_BASE_FLAGS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace hisbridge {
+
+class FlagSet {
+ public:
+  FlagSet(std::string command, std::string summary);
+
+  void String(std::string name, std::string* target, std::string help, bool required = false);
+  void Int(std::string name, int64_t* target, std::string help);
+  void Int(std::string name, int* target, std::string help);
+  void Double(std::string name, double* target, std::string help);
+  void Bool(std::string name, bool* target, std::string help);
+  // Accepts absl duration syntax: "250ms", "5s", "1m30s".
+  void Duration(std::string name, absl::Duration* target, std::string help);
+  // Comma-separated list; may also be repeated.
+  void StringList(std::string name, std::vector<std::string>* target, std::string help);
+
+  // Free text printed after the flag list in --help (examples, notes).
+  void SetEpilog(std::string epilog) { epilog_ = std::move(epilog); }
+  // Whether positional arguments are allowed and how they are described.
+  void AllowPositional(std::string description) { positional_help_ = std::move(description); }
+
+  // argv[0] is the subcommand name. Unknown flags, missing values, bad
+  // numbers and missing required flags are INVALID_ARGUMENT naming the flag.
+  // `--help`/`-h` sets help_requested() and skips required checks.
+  absl::Status Parse(int argc, char** argv);
+  absl::Status Parse(const std::vector<std::string>& args);
+
+  bool help_requested() const { return help_requested_; }
+  const std::vector<std::string>& positional() const { return positional_; }
+  // True when the flag appeared on the command line.
+  bool WasSet(absl::string_view name) const;
+  std::string Usage() const;
+
+ private:
+  struct Flag {
+    std::string name;
+    std::string help;
+    std::string default_text;
+    bool is_bool = false;
+    bool required = false;
+    bool set = false;
+    std::function<absl::Status(absl::string_view)> assign;
+  };
+  Flag* Find(absl::string_view name);
+  void Add(Flag flag);
+
+  std::string command_;
+  std::string summary_;
+  std::string epilog_;
+  std::string positional_help_;
+  std::vector<Flag> flags_;
+  std::vector<std::string> positional_;
+  bool help_requested_ = false;
+};
+
+}  // namespace hisbridge
+
+#endif  // HISBRIDGE_LIBS_BASE_FLAGS_H_

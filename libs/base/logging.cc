@@ -1,0 +1,178 @@
+#include "libs/base/logging.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace hisbridge::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<int> g_format{static_cast<int>(Format::kText)};
+
+std::mutex& SinkMutex() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
+}
+std::function<void(absl::string_view)>& Sink() {
+  static auto* sink = new std::function<void(absl::string_view)>;
+  return *sink;
+}
+
+const char* LevelName(Level level) {
+  switch (level) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarning: return "warning";
+    case Level::kError: return "error";
+  }
+  return "info";
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+size_t Utf8SequenceLength(absl::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t len = 0;
+  uint32_t min = 0;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) { len = 2; min = 0x80; }
+  else if ((c & 0xF0) == 0xE0) { len = 3; min = 0x800; }
+  else if ((c & 0xF8) == 0xF0) { len = 4; min = 0x10000; }
+  else return 0;
+  if (i + len > s.size()) return 0;
+  uint32_t cp = c & (0xFF >> (len + 1));
+  for (size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+}  // namespace
+
+Field::Field(absl::string_view key, double value) : key_(key), raw_(true) {
+  // JSON has no NaN or infinity; write them as strings.
+  if (std::isfinite(value)) {
+    value_ = absl::StrCat(value);
+  } else {
+    value_ = absl::StrCat(value);
+    raw_ = false;
+  }
+}
+
+void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }
+Level GetLevel() { return static_cast<Level>(g_level.load()); }
+void SetFormat(Format format) { g_format.store(static_cast<int>(format)); }
+
+absl::Status SetLevelByName(absl::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "debug") SetLevel(Level::kDebug);
+  else if (lower == "info") SetLevel(Level::kInfo);
+  else if (lower == "warning" || lower == "warn") SetLevel(Level::kWarning);
+  else if (lower == "error") SetLevel(Level::kError);
+  else return absl::InvalidArgumentError(absl::StrCat("log level must be debug, info, warning or error; got \"", name, "\""));
+  return absl::OkStatus();
+}
+
+absl::Status SetFormatByName(absl::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "text") SetFormat(Format::kText);
+  else if (lower == "json") SetFormat(Format::kJson);
+  else return absl::InvalidArgumentError(absl::StrCat("log format must be text or json; got \"", name, "\""));
+  return absl::OkStatus();
+}
+
+void SetSink(std::function<void(absl::string_view)> sink) {
+  std::lock_guard<std::mutex> lock(SinkMutex());
+  Sink() = std::move(sink);
+}
+
+bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
+
+void AppendJsonEscaped(absl::string_view value, std::string* out) {
+  for (size_t i = 0; i < value.size();) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x80) {
+      const size_t len = Utf8SequenceLength(value, i);
+      if (len == 0) {
+        out->append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out->append(value.data() + i, len);
+        i += len;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+}
+
+void Write(Level level, absl::string_view message, Fields fields) {
+  if (!Enabled(level)) return;
+  const std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  std::string line;
+  if (static_cast<Format>(g_format.load()) == Format::kJson) {
+    absl::StrAppend(&line, "{\"ts\":\"", ts, "\",\"level\":\"", LevelName(level), "\",\"msg\":\"");
+    AppendJsonEscaped(message, &line);
+    line.push_back('"');
+    for (const Field& f : fields) {
+      line.append(",\"");
+      AppendJsonEscaped(f.key(), &line);
+      line.append("\":");
+      if (f.raw()) {
+        line.append(f.value());
+      } else {
+        line.push_back('"');
+        AppendJsonEscaped(f.value(), &line);
+        line.push_back('"');
+      }
+    }
+    line.append("}\n");
+  } else {
+    absl::StrAppend(&line, std::string(1, absl::ascii_toupper(LevelName(level)[0])), " ", ts, " ",
+                    message);
+    for (const Field& f : fields) {
+      const bool quote = !f.raw() && (f.value().empty() || f.value().find_first_of(" \t\"=") != std::string::npos);
+      absl::StrAppend(&line, " ", f.key(), "=");
+      if (quote) {
+        line.push_back('"');
+        AppendJsonEscaped(f.value(), &line);
+        line.push_back('"');
+      } else {
+        line.append(f.value());
+      }
+    }
+    line.push_back('\n');
+  }
+  std::lock_guard<std::mutex> lock(SinkMutex());
+  if (Sink()) {
+    Sink()(line);
+  } else {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+  }
+}
+
+}  // namespace hisbridge::log
