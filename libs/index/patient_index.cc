@@ -148,6 +148,18 @@ absl::StatusOr<std::unique_ptr<PatientIndex>> PatientIndex::Open(const std::stri
 
 absl::Status PatientIndex::Commit(IndexBatch* batch) { return store_->Write(&batch->batch_); }
 
+absl::StatusOr<std::optional<hisbridge::v1::Record>> PatientIndex::GetEvent(
+    absl::string_view region, const hisbridge::v1::Record& event) const {
+  const std::string key = EventKey(region, event);
+  auto value = store_->Get(events_, key);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<hisbridge::v1::Record>();
+  hisbridge::v1::Record stored;
+  absl::Status s = ParseStored("events", key, **value, &stored);
+  if (!s.ok()) return s;
+  return std::optional<hisbridge::v1::Record>(std::move(stored));
+}
+
 absl::StatusOr<std::optional<int64_t>> PatientIndex::GetNextOffset(absl::string_view topic, int32_t partition) const {
   auto value = store_->Get(offsets_, OffsetKey(topic, partition));
   if (!value.ok()) return value.status();

@@ -81,6 +81,11 @@ class PatientIndex {
   // Applies every write of `batch` atomically. On error nothing was applied.
   absl::Status Commit(IndexBatch* batch);
 
+  // The stored version of a clinical event with the same identity
+  // (facility, record, kind, event id) as `event`, if any.
+  absl::StatusOr<std::optional<hisbridge::v1::Record>> GetEvent(absl::string_view region,
+                                                               const hisbridge::v1::Record& event) const;
+
   // The next inbox offset to consume for a partition, if any was stored.
   absl::StatusOr<std::optional<int64_t>> GetNextOffset(absl::string_view topic, int32_t partition) const;
 

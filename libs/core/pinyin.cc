@@ -1,0 +1,107 @@
+#include "libs/core/pinyin.h"
+
+#include <algorithm>
+#include <array>
+
+namespace hisbridge::core {
+namespace {
+
+constexpr size_t kMaxLetters = 64;
+constexpr size_t kMaxSyllableLength = 6;  // "zhuang", "chuang", "shuang"
+
+// Syllables that are real readings but would let latin text fall apart into
+// nonsense ("smith" is not s+m+i+th, but "m" and "n" are readings of 呣 and
+// 嗯): interjections without a vowel never occur in names.
+bool UsableInNames(absl::string_view s) {
+  return s != "m" && s != "n" && s != "ng" && s != "hm" && s != "hng";
+}
+
+// Passport and legacy spellings of ü-syllables.
+absl::optional<SyllableId> FindSpelling(absl::string_view s) {
+  if (s == "lyu") return FindSyllable("lv");
+  if (s == "nyu") return FindSyllable("nv");
+  if (s == "lyue" || s == "lue") return FindSyllable("lve");
+  if (s == "nyue" || s == "nue") return FindSyllable("nve");
+  absl::optional<SyllableId> id = FindSyllable(s);
+  if (id.has_value() && !UsableInNames(s)) return absl::nullopt;
+  return id;
+}
+
+}  // namespace
+
+bool SegmentPinyin(absl::string_view letters, SyllableList* out) {
+  const size_t n = letters.size();
+  if (n == 0 || n > kMaxLetters) return false;
+  for (char c : letters) {
+    if (c < 'a' || c > 'z') return false;
+  }
+  // best[i]: the cheapest split of letters[i..n); next[i]: the length of
+  // its first syllable. A syllable costs 2, plus 1 when it starts with a
+  // vowel after another syllable: written pinyin needs an apostrophe there
+  // (xi'an), so without one "xian" is one syllable and "nana" is na na, not
+  // nan a. Filled right to left; ties go to the longer first syllable.
+  constexpr int kNone = 1 << 20;
+  std::array<int, kMaxLetters + 1> best;
+  std::array<uint8_t, kMaxLetters + 1> next{};
+  std::array<SyllableId, kMaxLetters + 1> first{};
+  best.fill(kNone);
+  best[n] = 0;
+  for (size_t i = n; i-- > 0;) {
+    const size_t max_len = std::min(kMaxSyllableLength, n - i);
+    for (size_t len = max_len; len >= 1; --len) {
+      if (best[i + len] == kNone) continue;
+      absl::optional<SyllableId> id = FindSpelling(letters.substr(i, len));
+      if (!id.has_value()) continue;
+      const char next_letter = i + len < n ? letters[i + len] : 'x';
+      const int vowel_after =
+          next_letter == 'a' || next_letter == 'e' || next_letter == 'o' ? 1 : 0;
+      const int cost = best[i + len] + 2 + vowel_after;
+      if (cost < best[i]) {
+        best[i] = cost;
+        next[i] = static_cast<uint8_t>(len);
+        first[i] = *id;
+      }
+    }
+  }
+  if (best[0] == kNone) return false;
+  for (size_t i = 0; i < n; i += next[i]) out->push_back(first[i]);
+  return true;
+}
+
+int EditDistance(absl::string_view a, absl::string_view b) {
+  a = a.substr(0, kMaxLetters);
+  b = b.substr(0, kMaxLetters);
+  const size_t m = a.size();
+  const size_t n = b.size();
+  // Three rolling rows: the transposition case looks two rows back.
+  std::array<int, kMaxLetters + 1> prev2{}, prev{}, cur{};
+  for (size_t j = 0; j <= n; ++j) prev[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= m; ++i) {
+    cur[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= n; ++j) {
+      const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        v = std::min(v, prev2[j - 2] + 1);
+      cur[j] = v;
+    }
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[n];
+}
+
+bool SyllablesEquivalent(SyllableId a, SyllableId b) {
+  if (a == b) return true;
+  const absl::string_view x = SyllableText(a);
+  const absl::string_view y = SyllableText(b);
+  if (x.size() != y.size()) return false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const char cx = x[i] == 'v' ? 'u' : x[i];
+    const char cy = y[i] == 'v' ? 'u' : y[i];
+    if (cx != cy) return false;
+  }
+  return true;
+}
+
+}  // namespace hisbridge::core

@@ -1,0 +1,94 @@
+#include "libs/linker/region_state.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace hisbridge::linker {
+
+RegionState::RegionState(std::string region, int32_t inbox_partition) {
+  meta_.set_region(std::move(region));
+  meta_.set_inbox_partition(inbox_partition);
+  meta_.set_next_patient_seq(1);
+}
+
+RecordHandle* RegionState::FindHandle(absl::string_view facility_id, absl::string_view record_id) {
+  auto it = handles_.find(std::make_pair(facility_id, record_id));
+  return it == handles_.end() ? nullptr : &it->second;
+}
+
+RecordHandle RegionState::GetOrCreateHandle(absl::string_view facility_id, absl::string_view record_id,
+                                            bool* created) {
+  if (RecordHandle* h = FindHandle(facility_id, record_id)) {
+    *created = false;
+    return *h;
+  }
+  *created = true;
+  const auto h = static_cast<RecordHandle>(records_.size());
+  records_.emplace_back();
+  RecordState& r = records_.back();
+  r.stored.set_region(region());
+  r.stored.mutable_record()->set_facility_id(facility_id.data(), facility_id.size());
+  r.stored.mutable_record()->set_record_id(record_id.data(), record_id.size());
+  handles_.emplace(std::make_pair(std::string(facility_id), std::string(record_id)), h);
+  return h;
+}
+
+PatientState* RegionState::FindPatient(absl::string_view patient_id) {
+  auto it = patients_.find(patient_id);
+  return it == patients_.end() ? nullptr : &it->second;
+}
+
+PatientState& RegionState::CreatePatient() {
+  const int64_t seq = meta_.next_patient_seq();
+  meta_.set_next_patient_seq(seq + 1);
+  std::string id = absl::StrFormat("%s-P%07d", region(), seq);
+  PatientState& p = patients_[id];
+  p.stored.set_patient_id(id);
+  p.stored.set_region(region());
+  p.stored.set_status(hisbridge::v1::PATIENT_STATUS_ACTIVE);
+  return p;
+}
+
+PatientState& RegionState::InsertPatient(hisbridge::index::v1::StoredPatient stored) {
+  std::string id = stored.patient_id();
+  PatientState& p = patients_[id];
+  p.stored = std::move(stored);
+  p.members.clear();
+  for (const auto& m : p.stored.members()) {
+    if (RecordHandle* h = FindHandle(m.facility_id(), m.record_id())) p.members.push_back(*h);
+  }
+  return p;
+}
+
+const std::vector<RecordHandle>* RegionState::Blocked(absl::string_view key) const {
+  auto it = blocking_.find(key);
+  return it == blocking_.end() ? nullptr : &it->second;
+}
+
+void RegionState::AddBlockingKey(const std::string& key, RecordHandle h) {
+  std::vector<RecordHandle>& list = blocking_[key];
+  if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
+}
+
+void RegionState::RemoveBlockingKey(const std::string& key, RecordHandle h) {
+  auto it = blocking_.find(key);
+  if (it == blocking_.end()) return;
+  auto& list = it->second;
+  list.erase(std::remove(list.begin(), list.end(), h), list.end());
+  if (list.empty()) blocking_.erase(it);
+}
+
+bool RegionState::IsNotSame(absl::string_view a, absl::string_view b) const {
+  if (a > b) std::swap(a, b);
+  return not_same_.contains(std::make_pair(std::string(a), std::string(b)));
+}
+
+void RegionState::AddNotSame(absl::string_view a, absl::string_view b) {
+  if (a > b) std::swap(a, b);
+  not_same_.emplace(std::string(a), std::string(b));
+}
+
+}  // namespace hisbridge::linker

@@ -1,0 +1,120 @@
+// The in-memory state of one region (county): its source records, unified
+// patients and blocking index.
+//
+// The linker keeps each region it owns in memory so that linking a record
+// costs hash lookups, not disk reads; RocksDB (libs/index) holds the same
+// state durably and StateStore moves it between the two. Records get a
+// dense handle (RecordHandle) so the blocking index stores 4-byte handles
+// instead of string pairs.
+//
+// Thread safety: none. A region is only ever touched by the one linker
+// thread that owns its inbox partition.
+#ifndef HISBRIDGE_LIBS_LINKER_REGION_STATE_H_
+#define HISBRIDGE_LIBS_LINKER_REGION_STATE_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "hisbridge/index/v1/index.pb.h"
+#include "libs/match/matcher.h"
+
+namespace hisbridge::linker {
+
+using RecordHandle = uint32_t;
+
+struct RecordState {
+  // What the facility sent (latest version), deletion tombstone, blocking
+  // keys; persisted in the "records" family.
+  hisbridge::index::v1::StoredRecord stored;
+  // Which patient it belongs to and why; persisted in "links".
+  hisbridge::index::v1::StoredLink link;
+  // Prepared for matching (not persisted: recomputed on load).
+  match::MatchRecord match;
+
+  const std::string& facility_id() const { return stored.record().facility_id(); }
+  const std::string& record_id() const { return stored.record().record_id(); }
+  bool live() const { return !stored.deleted(); }
+  const std::string& patient_id() const { return link.patient_id(); }
+};
+
+struct PatientState {
+  hisbridge::index::v1::StoredPatient stored;
+  // Live member records (mirrors stored.members()).
+  std::vector<RecordHandle> members;
+};
+
+class RegionState {
+ public:
+  RegionState(std::string region, int32_t inbox_partition);
+
+  const std::string& region() const { return meta_.region(); }
+  int32_t inbox_partition() const { return meta_.inbox_partition(); }
+  hisbridge::index::v1::RegionMeta& meta() { return meta_; }
+  const hisbridge::index::v1::RegionMeta& meta() const { return meta_; }
+
+  // Records.
+  RecordHandle* FindHandle(absl::string_view facility_id, absl::string_view record_id);
+  // Returns the handle of (facility, record), creating an empty record.
+  RecordHandle GetOrCreateHandle(absl::string_view facility_id, absl::string_view record_id, bool* created);
+  RecordState& record(RecordHandle h) { return records_[h]; }
+  const RecordState& record(RecordHandle h) const { return records_[h]; }
+  size_t record_count() const { return records_.size(); }
+
+  // Patients.
+  PatientState* FindPatient(absl::string_view patient_id);
+  // A new empty patient with the next deterministic id ("<region>-P0000001").
+  PatientState& CreatePatient();
+  // Inserts a patient loaded from storage.
+  PatientState& InsertPatient(hisbridge::index::v1::StoredPatient stored);
+  size_t patient_count() const { return patients_.size(); }
+  template <typename Fn>
+  void ForEachPatient(Fn&& fn) const {
+    for (const auto& [id, p] : patients_) fn(p);
+  }
+
+  // Blocking index: key -> live records indexed under it.
+  const std::vector<RecordHandle>* Blocked(absl::string_view key) const;
+  void AddBlockingKey(const std::string& key, RecordHandle h);
+  void RemoveBlockingKey(const std::string& key, RecordHandle h);
+  size_t blocking_key_count() const { return blocking_.size(); }
+
+  // Pairs of patients a data steward marked as different people.
+  bool IsNotSame(absl::string_view a, absl::string_view b) const;
+  void AddNotSame(absl::string_view a, absl::string_view b);
+
+ private:
+  struct SourceKeyHash {
+    using is_transparent = void;
+    size_t operator()(const std::pair<std::string, std::string>& k) const {
+      return absl::HashOf(k.first, k.second);
+    }
+    size_t operator()(const std::pair<absl::string_view, absl::string_view>& k) const {
+      return absl::HashOf(k.first, k.second);
+    }
+  };
+  struct SourceKeyEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return absl::string_view(a.first) == absl::string_view(b.first) &&
+             absl::string_view(a.second) == absl::string_view(b.second);
+    }
+  };
+
+  hisbridge::index::v1::RegionMeta meta_;
+  std::deque<RecordState> records_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, RecordHandle, SourceKeyHash, SourceKeyEq> handles_;
+  absl::flat_hash_map<std::string, PatientState> patients_;
+  absl::flat_hash_map<std::string, std::vector<RecordHandle>> blocking_;
+  absl::flat_hash_set<std::pair<std::string, std::string>> not_same_;
+};
+
+}  // namespace hisbridge::linker
+
+#endif  // HISBRIDGE_LIBS_LINKER_REGION_STATE_H_

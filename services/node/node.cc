@@ -1,0 +1,163 @@
+#include "services/node/node.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/file_util.h"
+#include "libs/base/logging.h"
+#include "libs/base/status_macros.h"
+#include "libs/kafka/dev_broker.h"
+#include "libs/kafka/producer.h"
+#include "libs/linker/link_engine.h"
+#include "libs/linker/streaming_linker.h"
+#include "libs/match/id_exact_matcher.h"
+#include "libs/records/facility_directory.h"
+#include "libs/view/view_materializer.h"
+#include "services/ingest/ingest_service.h"
+#include "services/ingest/ingestor.h"
+#include "services/query/query_service.h"
+
+namespace hisbridge {
+
+absl::StatusOr<std::set<Role>> ParseRoles(const std::vector<std::string>& names) {
+  std::set<Role> roles;
+  for (const std::string& name : names) {
+    if (name == "all") {
+      roles = {Role::kIngest, Role::kLinker, Role::kQuery};
+    } else if (name == "ingest") {
+      roles.insert(Role::kIngest);
+    } else if (name == "linker") {
+      roles.insert(Role::kLinker);
+    } else if (name == "query") {
+      roles.insert(Role::kQuery);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--roles: unknown role \"", name, "\"; use ingest, linker, query or all"));
+    }
+  }
+  if (roles.empty()) return absl::InvalidArgumentError("--roles: name at least one role (ingest, linker, query, all)");
+  return roles;
+}
+
+struct Node::Grpc {
+  std::unique_ptr<ingest::IngestService> ingest;
+  std::unique_ptr<query::QueryService> query;
+  std::unique_ptr<grpc::Server> server;
+};
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {}
+
+Node::~Node() { Stop(); }
+
+absl::Status Node::Start() {
+  if (options_.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
+  HB_RETURN_IF_ERROR(MakeDirectories(options_.data_dir));
+
+  if (options_.kafka.bootstrap.empty()) {
+    if (!options_.embedded_broker) {
+      return absl::InvalidArgumentError(
+          "no Kafka: give --kafka-bootstrap host:port, or run all roles with the embedded development broker");
+    }
+    HB_ASSIGN_OR_RETURN(broker_, kafka::DevBroker::Start({{options_.topics.inbox, options_.inbox_partitions},
+                                                          {options_.topics.views, options_.views_partitions},
+                                                          {options_.topics.changes, options_.changes_partitions},
+                                                          {options_.topics.rejects, options_.rejects_partitions}}));
+    options_.kafka.bootstrap = broker_->bootstrap();
+    log::Warning("using the embedded development broker: for development only, data lives in memory",
+                 {{"bootstrap", options_.kafka.bootstrap}});
+  }
+
+  facilities_ = std::make_unique<records::FacilityDirectory>(options_.default_region);
+  if (!options_.facilities_file.empty()) {
+    HB_ASSIGN_OR_RETURN(records::FacilityDirectory loaded,
+                        records::FacilityDirectory::Load(options_.facilities_file, options_.default_region));
+    *facilities_ = std::move(loaded);
+  }
+
+  if (options_.roles.count(Role::kLinker)) {
+    if (options_.matcher != "id-exact") {
+      return absl::InvalidArgumentError(absl::StrCat("--matcher: unknown matcher \"", options_.matcher, "\""));
+    }
+    matcher_ = std::make_unique<match::IdExactMatcher>();
+    engine_ = std::make_unique<linker::LinkEngine>(matcher_.get(), facilities_.get());
+    linker::StreamingLinkerOptions linker_options;
+    linker_options.kafka = options_.kafka;
+    linker_options.topics = options_.topics;
+    linker_options.group_id = options_.linker_group;
+    linker_options.group_instance_id = options_.linker_instance;
+    linker_options.data_dir = options_.data_dir + "/linker";
+    linker_options.max_batch_delay = options_.linker_batch_delay;
+    if (broker_ != nullptr) linker_options.session_timeout = absl::Seconds(6);
+    linker_ = std::make_unique<linker::StreamingLinker>(linker_options, engine_.get(), facilities_.get());
+    HB_RETURN_IF_ERROR(linker_->Start());
+  }
+  if (options_.roles.count(Role::kQuery)) {
+    view::ViewMaterializerOptions view_options;
+    view_options.kafka = options_.kafka;
+    view_options.topics = options_.topics;
+    view_options.data_dir = options_.data_dir + "/query";
+    views_ = std::make_unique<view::ViewMaterializer>(view_options);
+    HB_RETURN_IF_ERROR(views_->Start());
+  }
+  if (options_.roles.count(Role::kIngest)) {
+    HB_ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(options_.kafka));
+    HB_ASSIGN_OR_RETURN(int partitions, producer_->PartitionCount(options_.topics.inbox, absl::Seconds(10)));
+    ingestor_ = std::make_unique<ingest::Ingestor>(producer_.get(), facilities_.get(), options_.topics);
+    log::Info("ingest ready", {{"inbox", options_.topics.inbox}, {"partitions", partitions}});
+  }
+
+  grpc_ = std::make_unique<Grpc>();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  if (ingestor_ != nullptr) {
+    grpc_->ingest = std::make_unique<ingest::IngestService>(ingestor_.get());
+    builder.RegisterService(grpc_->ingest.get());
+  }
+  if (views_ != nullptr) {
+    grpc_->query = std::make_unique<query::QueryService>(views_.get());
+    builder.RegisterService(grpc_->query.get());
+  }
+  grpc_->server = builder.BuildAndStart();
+  if (grpc_->server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen, " (address in use?)"));
+  }
+  const std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+  grpc_address_ = absl::StrCat(host == "0.0.0.0" || host == "[::]" ? "127.0.0.1" : host, ":", port);
+  grpc_->server->GetHealthCheckService()->SetServingStatus(true);
+  started_ = true;
+  return absl::OkStatus();
+}
+
+void Node::Stop() {
+  if (grpc_ != nullptr && grpc_->server != nullptr) {
+    grpc_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc_->server->Wait();
+  }
+  grpc_.reset();
+  ingestor_.reset();
+  if (producer_ != nullptr) (void)producer_->Flush(absl::Seconds(10));
+  producer_.reset();
+  if (views_ != nullptr) views_->Stop();
+  views_.reset();
+  if (linker_ != nullptr) linker_->Stop();
+  linker_.reset();
+  engine_.reset();
+  matcher_.reset();
+  broker_.reset();
+  started_ = false;
+}
+
+absl::Status Node::Health() const {
+  if (linker_ != nullptr && !linker_->status().ok()) return linker_->status();
+  if (views_ != nullptr && !views_->status().ok()) return views_->status();
+  return absl::OkStatus();
+}
+
+}  // namespace hisbridge

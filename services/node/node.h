@@ -1,0 +1,117 @@
+// One hisbridge process: any subset of the ingest, linker and query roles,
+// optionally with the embedded development broker, behind one gRPC server
+// (plus gRPC health checking and server reflection).
+//
+// `hisbridge serve`, `hisbridge demo` and the integration tests all run a
+// Node. Components start in dependency order (broker, linker, query,
+// ingest, gRPC server) and stop in reverse.
+//
+// Thread safety: Start/Stop from one thread; accessors are safe after Start.
+#ifndef HISBRIDGE_SERVICES_NODE_NODE_H_
+#define HISBRIDGE_SERVICES_NODE_NODE_H_
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/kafka/kafka_config.h"
+
+namespace hisbridge {
+namespace kafka {
+class DevBroker;
+class Producer;
+}  // namespace kafka
+namespace linker {
+class StreamingLinker;
+class LinkEngine;
+}  // namespace linker
+namespace match {
+class Matcher;
+}  // namespace match
+namespace records {
+class FacilityDirectory;
+}  // namespace records
+namespace view {
+class ViewMaterializer;
+}  // namespace view
+namespace ingest {
+class Ingestor;
+}  // namespace ingest
+
+enum class Role { kIngest, kLinker, kQuery };
+
+// Parses "ingest,linker,query" or "all".
+absl::StatusOr<std::set<Role>> ParseRoles(const std::vector<std::string>& names);
+
+struct NodeOptions {
+  std::set<Role> roles = {Role::kIngest, Role::kLinker, Role::kQuery};
+  // Parent of linker/ and query/ RocksDB directories.
+  std::string data_dir;
+  // gRPC listen address; port 0 picks a free port.
+  std::string listen = "127.0.0.1:0";
+  kafka::KafkaConfig kafka;
+  // Start the development broker in-process (when kafka.bootstrap is empty).
+  bool embedded_broker = false;
+  kafka::TopicNames topics;
+  // Partition counts used when this node creates the topics (embedded broker).
+  int inbox_partitions = 4;
+  int views_partitions = 4;
+  int changes_partitions = 1;
+  int rejects_partitions = 1;
+  std::string facilities_file;
+  std::string default_region = "000000";
+  // "id-exact" (the skeleton's deterministic rule).
+  std::string matcher = "id-exact";
+  // Linker consumer group and static member id.
+  std::string linker_group = "hisbridge-linker";
+  std::string linker_instance;
+  absl::Duration linker_batch_delay = absl::Milliseconds(20);
+};
+
+class Node {
+ public:
+  explicit Node(NodeOptions options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  absl::Status Start();
+  void Stop();
+
+  // "127.0.0.1:port" actually bound.
+  const std::string& grpc_address() const { return grpc_address_; }
+  const std::string& kafka_bootstrap() const { return options_.kafka.bootstrap; }
+  const NodeOptions& options() const { return options_; }
+
+  // Role components (null when the role is not run here).
+  linker::StreamingLinker* linker() { return linker_.get(); }
+  view::ViewMaterializer* views() { return views_.get(); }
+  ingest::Ingestor* ingestor() { return ingestor_.get(); }
+  kafka::DevBroker* dev_broker() { return broker_.get(); }
+
+  // First error of a background component (linker, materializer).
+  absl::Status Health() const;
+
+ private:
+  struct Grpc;
+  NodeOptions options_;
+  std::unique_ptr<kafka::DevBroker> broker_;
+  std::unique_ptr<records::FacilityDirectory> facilities_;
+  std::unique_ptr<match::Matcher> matcher_;
+  std::unique_ptr<linker::LinkEngine> engine_;
+  std::unique_ptr<linker::StreamingLinker> linker_;
+  std::unique_ptr<view::ViewMaterializer> views_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<ingest::Ingestor> ingestor_;
+  std::unique_ptr<Grpc> grpc_;
+  std::string grpc_address_;
+  bool started_ = false;
+};
+
+}  // namespace hisbridge
+
+#endif  // HISBRIDGE_SERVICES_NODE_NODE_H_

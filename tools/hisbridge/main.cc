@@ -1,0 +1,52 @@
+// hisbridge: one binary, many roles and tools.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "tools/hisbridge/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"serve", hisbridge::cli::ServeCommand, "run roles (ingest, linker, query) as a service"},
+    {"devbroker", hisbridge::cli::DevBrokerCommand, "run the development Kafka broker (librdkafka mock cluster)"},
+    {"demo", hisbridge::cli::DemoCommand, "run every role on a sample county and print what was linked"},
+    {"link", hisbridge::cli::LinkCommand, "link a JSON Lines file in batch and write the link CSV"},
+    {"load", hisbridge::cli::LoadCommand, "stream a JSON Lines file into a running ingest over gRPC"},
+};
+
+void PrintUsage(std::ostream& out) {
+  out << "Usage: hisbridge <command> [flags]\n\n"
+         "hisbridge links the patient records of a county medical community into one patient index.\n\n"
+         "Commands:\n";
+  for (const Command& c : kCommands) {
+    out << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+  }
+  out << "\nRun 'hisbridge <command> --help' for a command's flags.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(std::cerr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    PrintUsage(std::cout);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run(argc - 1, argv + 1);
+  }
+  std::cerr << "hisbridge: unknown command \"" << name << "\"\n\n";
+  PrintUsage(std::cerr);
+  return 2;
+}
