@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace hisbridge::index {
 namespace {
@@ -80,14 +81,20 @@ void IndexBatch::PutPatient(const StoredPatient& patient) {
   batch_.Put(index_->patients_, JoinKey({patient.region(), patient.patient_id()}), scratch_);
 }
 
-void IndexBatch::PutBlockingKey(absl::string_view region, absl::string_view key, absl::string_view facility_id,
-                                absl::string_view record_id) {
-  batch_.Put(index_->blocking_, JoinKey({region, key, facility_id, record_id}), "");
+namespace {
+// Tokens are written as 16 hex digits: keys separate their parts with '\0',
+// which a binary token could contain.
+std::string TokenText(uint64_t token) { return absl::StrFormat("%016x", token); }
+}  // namespace
+
+void IndexBatch::PutBlockingToken(absl::string_view region, uint64_t token, absl::string_view facility_id,
+                                  absl::string_view record_id) {
+  batch_.Put(index_->blocking_, JoinKey({region, TokenText(token), facility_id, record_id}), "");
 }
 
-void IndexBatch::DeleteBlockingKey(absl::string_view region, absl::string_view key, absl::string_view facility_id,
-                                   absl::string_view record_id) {
-  batch_.Delete(index_->blocking_, JoinKey({region, key, facility_id, record_id}));
+void IndexBatch::DeleteBlockingToken(absl::string_view region, uint64_t token, absl::string_view facility_id,
+                                     absl::string_view record_id) {
+  batch_.Delete(index_->blocking_, JoinKey({region, TokenText(token), facility_id, record_id}));
 }
 
 void IndexBatch::PutEvent(absl::string_view region, const hisbridge::v1::Record& event) {
@@ -217,9 +224,9 @@ absl::Status PatientIndex::ForEachAudit(absl::string_view region, absl::string_v
 }
 
 absl::Status PatientIndex::ForEachBlocked(
-    absl::string_view region, absl::string_view key,
+    absl::string_view region, uint64_t token,
     const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
-  return store_->Scan(blocking_, JoinKey({region, key, ""}), [&](absl::string_view k, absl::string_view) {
+  return store_->Scan(blocking_, JoinKey({region, TokenText(token), ""}), [&](absl::string_view k, absl::string_view) {
     auto parts = SplitKey(k);
     if (parts.size() != 4) return true;
     return fn(parts[2], parts[3]);

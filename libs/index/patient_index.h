@@ -4,7 +4,7 @@
 //   records   region, facility_id, record_id        -> StoredRecord
 //   links     region, facility_id, record_id        -> StoredLink
 //   patients  region, patient_id                    -> StoredPatient
-//   blocking  region, blocking key, facility, record -> ""
+//   blocking  region, token (16 hex), facility, record -> ""
 //   events    region, facility, record, kind, id    -> hisbridge.v1.Record
 //   review    region, review_id                     -> hisbridge.v1.ReviewItem
 //   audit     region, patient_id, sequence          -> hisbridge.v1.HistoryEntry
@@ -49,10 +49,10 @@ class IndexBatch {
                const hisbridge::index::v1::StoredLink& link);
   void DeleteLink(absl::string_view region, absl::string_view facility_id, absl::string_view record_id);
   void PutPatient(const hisbridge::index::v1::StoredPatient& patient);
-  void PutBlockingKey(absl::string_view region, absl::string_view key, absl::string_view facility_id,
-                      absl::string_view record_id);
-  void DeleteBlockingKey(absl::string_view region, absl::string_view key, absl::string_view facility_id,
-                         absl::string_view record_id);
+  void PutBlockingToken(absl::string_view region, uint64_t token, absl::string_view facility_id,
+                        absl::string_view record_id);
+  void DeleteBlockingToken(absl::string_view region, uint64_t token, absl::string_view facility_id,
+                           absl::string_view record_id);
   void PutEvent(absl::string_view region, const hisbridge::v1::Record& event);
   void DeleteEvent(absl::string_view region, const hisbridge::v1::Record& event);
   void PutReviewItem(const hisbridge::v1::ReviewItem& item);
@@ -110,8 +110,8 @@ class PatientIndex {
   absl::Status ForEachReviewItem(absl::string_view region, const ReviewFn& fn) const;
   absl::Status ForEachAudit(absl::string_view region, absl::string_view patient_id, const AuditFn& fn) const;
 
-  // Source records indexed under a blocking key, as (facility, record).
-  absl::Status ForEachBlocked(absl::string_view region, absl::string_view key,
+  // Source records indexed under a blocking token, as (facility, record).
+  absl::Status ForEachBlocked(absl::string_view region, uint64_t token,
                               const std::function<bool(absl::string_view facility_id,
                                                        absl::string_view record_id)>& fn) const;
 

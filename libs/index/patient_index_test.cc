@@ -60,7 +60,7 @@ TEST_F(PatientIndexTest, EntitiesRoundTripPerRegion) {
   patient.set_patient_id("450321-P0000001");
   patient.set_version(3);
   batch.PutPatient(patient);
-  batch.PutBlockingKey("450321", "id:450321198503021232", "F1", "R1");
+  batch.PutBlockingToken("450321", 0x1234abcd5678ef00ULL, "F1", "R1");
   hisbridge::v1::Record encounter;
   encounter.set_kind("encounter");
   encounter.set_facility_id("F1");
@@ -91,7 +91,7 @@ TEST_F(PatientIndexTest, EntitiesRoundTripPerRegion) {
                     }).ok());
   EXPECT_EQ(patients, 1);
   std::vector<std::string> blocked;
-  ASSERT_TRUE(index_->ForEachBlocked("450321", "id:450321198503021232", [&](absl::string_view f, absl::string_view r) {
+  ASSERT_TRUE(index_->ForEachBlocked("450321", 0x1234abcd5678ef00ULL, [&](absl::string_view f, absl::string_view r) {
                       blocked.push_back(std::string(f) + "/" + std::string(r));
                       return true;
                     }).ok());

@@ -26,9 +26,10 @@ namespace hisbridge::linker {
 struct RegionChanges {
   std::set<RecordHandle> records;
   std::set<std::string> patients;
-  // (key, record) pairs to add to / remove from the persisted blocking index.
-  std::vector<std::pair<std::string, RecordHandle>> blocking_added;
-  std::vector<std::pair<std::string, RecordHandle>> blocking_removed;
+  // (token, record) pairs to add to / remove from the persisted blocking
+  // index.
+  std::vector<std::pair<uint64_t, RecordHandle>> blocking_added;
+  std::vector<std::pair<uint64_t, RecordHandle>> blocking_removed;
   std::vector<hisbridge::v1::Record> events_put;
   std::vector<hisbridge::v1::ChangeEvent> change_events;
   std::vector<hisbridge::v1::ReviewItem> review_items;

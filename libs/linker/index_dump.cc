@@ -22,7 +22,7 @@ absl::StatusOr<std::string> DumpIndex(const index::PatientIndex& index, const Du
       absl::StrAppend(&out, "record ", r.record().facility_id(), "/", r.record().record_id(),
                       r.deleted() ? " deleted" : "", r.merged_into_record_id().empty() ? "" : " merged_into=",
                       r.merged_into_record_id(), " t=", r.event_time_micros(), " keys=",
-                      absl::StrJoin(r.blocking_keys(), "|"), " absorbed=", absl::StrJoin(r.absorbed_record_ids(), "|"),
+                      absl::StrJoin(r.blocking_tokens(), "|"), " absorbed=", absl::StrJoin(r.absorbed_record_ids(), "|"),
                       " review=", r.open_review_id(), " name=", r.record().name(), "\n");
       return true;
     }));

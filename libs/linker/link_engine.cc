@@ -49,7 +49,8 @@ class LinkEngine::Application {
         counters_(*counters),
         now_(FormatRfc3339(position.time)) {}
 
-  void PatientUpsert(const Record& record, int64_t event_micros, absl::CivilDay today);
+  void PatientUpsert(const Record& record, int64_t event_micros, absl::CivilDay today,
+                     match::MatchRecord* prepared);
   void PatientDelete(const Record& record, int64_t event_micros);
   void FacilityMerge(const Record& record, int64_t event_micros, absl::CivilDay today);
   void ClinicalEvent(const Record& record);
@@ -66,9 +67,11 @@ class LinkEngine::Application {
   }
   void MarkRecord(RecordHandle h) { changes_.records.insert(h); }
 
-  // Replaces the record's blocking keys, keeping the in-memory index and the
-  // persisted diff in step.
-  void SetBlockingKeys(RecordHandle h, std::vector<std::string> keys);
+  // Installs a new preparation of the record: its blocking tokens (keeping
+  // the in-memory index and the persisted diff in step) and its share of
+  // the term frequencies. A null `prepared` takes the record out of both
+  // (deleted or folded away).
+  void SetPrepared(RecordHandle h, match::MatchRecord* prepared);
 
   std::vector<PatientScore> ScoreCandidates(RecordHandle h);
   // Decides where the record belongs and moves it there.
@@ -104,31 +107,43 @@ class LinkEngine::Application {
   size_t first_change_ = changes_.change_events.size();
 };
 
-void LinkEngine::Application::SetBlockingKeys(RecordHandle h, std::vector<std::string> keys) {
+void LinkEngine::Application::SetPrepared(RecordHandle h, match::MatchRecord* prepared) {
   RecordState& r = Rec(h);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  std::vector<std::string> old(r.stored.blocking_keys().begin(), r.stored.blocking_keys().end());
-  for (const std::string& k : old) {
-    if (!std::binary_search(keys.begin(), keys.end(), k)) {
-      state_.RemoveBlockingKey(k, h);
-      changes_.blocking_removed.emplace_back(k, h);
+  if (r.counted) {
+    state_.frequencies().Remove(r.match);
+    r.counted = false;
+  }
+  std::vector<uint64_t> old(r.stored.blocking_tokens().begin(), r.stored.blocking_tokens().end());
+  if (prepared != nullptr) {
+    std::swap(r.match, *prepared);
+  } else {
+    r.match = match::MatchRecord();
+  }
+  const std::vector<uint64_t>& tokens = r.match.blocking_tokens;  // sorted, unique
+  for (uint64_t t : old) {
+    if (!std::binary_search(tokens.begin(), tokens.end(), t)) {
+      state_.RemoveBlockingToken(t, h);
+      changes_.blocking_removed.emplace_back(t, h);
     }
   }
-  for (const std::string& k : keys) {
-    if (std::find(old.begin(), old.end(), k) == old.end()) {
-      state_.AddBlockingKey(k, h);
-      changes_.blocking_added.emplace_back(k, h);
+  for (uint64_t t : tokens) {
+    if (std::find(old.begin(), old.end(), t) == old.end()) {
+      state_.AddBlockingToken(t, h);
+      changes_.blocking_added.emplace_back(t, h);
     }
   }
-  r.stored.mutable_blocking_keys()->Assign(keys.begin(), keys.end());
+  r.stored.mutable_blocking_tokens()->Assign(tokens.begin(), tokens.end());
+  if (prepared != nullptr) {
+    state_.frequencies().Add(r.match);
+    r.counted = true;
+  }
 }
 
 std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle h) {
   const match::MatchRecord& m = Rec(h).match;
   std::set<std::string> candidate_patients;
-  for (const std::string& key : m.blocking_keys) {
-    const std::vector<RecordHandle>* blocked = state_.Blocked(key);
+  for (uint64_t token : m.blocking_tokens) {
+    const std::vector<RecordHandle>* blocked = state_.Blocked(token);
     if (blocked == nullptr) continue;
     if (blocked->size() > engine_.options_.max_block_size) {
       ++counters_.oversized_blocks_skipped;
@@ -158,7 +173,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
       if (mh == h) continue;
       any_member = true;
       const match::MatchRecord& other = Rec(mh).match;
-      match::PairScore s = matcher_.Score(m, other);
+      match::PairScore s = matcher_.Score(m, other, state_.frequencies());
       if (s.certain_non_match) {
         // One forbidden pair excludes the whole patient: linking would put
         // the two (e.g. twins with different ids) into one person.
@@ -290,7 +305,7 @@ void LinkEngine::Application::Link(RecordHandle h) {
         target.same_resident_id ? hisbridge::v1::LINK_METHOD_RESIDENT_ID : hisbridge::v1::LINK_METHOD_SCORE,
         target.score);
     if (engine_.options_.keep_history) {
-      *link.mutable_explanation() = matcher_.Explain(r.match, Rec(target.best_member).match);
+      *link.mutable_explanation() = matcher_.Explain(r.match, Rec(target.best_member).match, state_.frequencies());
     }
     if (current.empty()) ++counters_.auto_links;
     else ++counters_.relinks;
@@ -347,7 +362,9 @@ void LinkEngine::Application::OpenReview(RecordHandle h, const std::vector<Patie
     auto* c = item.add_candidates();
     c->set_patient_id(s.patient_id);
     if (std::isfinite(s.score)) c->set_score(s.score);
-    if (engine_.options_.keep_history) *c->mutable_explanation() = matcher_.Explain(r.match, Rec(s.best_member).match);
+    if (engine_.options_.keep_history) {
+      *c->mutable_explanation() = matcher_.Explain(r.match, Rec(s.best_member).match, state_.frequencies());
+    }
   }
   if (engine_.options_.keep_history) {
     changes_.review_items.push_back(std::move(item));
@@ -417,7 +434,8 @@ void LinkEngine::Application::AddAudit(const std::string& patient_id, const std:
   changes_.audit.push_back({patient_id, static_cast<uint64_t>(seq), std::move(entry)});
 }
 
-void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_micros, absl::CivilDay today) {
+void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_micros, absl::CivilDay today,
+                                            match::MatchRecord* prepared) {
   bool created = false;
   const RecordHandle h = state_.GetOrCreateHandle(record.facility_id(), record.record_id(), &created);
   RecordState& r = Rec(h);
@@ -439,8 +457,12 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
   r.stored.set_event_time_micros(event_micros);
   r.stored.set_deleted(false);
   r.stored.clear_merged_into_record_id();
-  r.match = matcher_.Prepare(record, today);
-  SetBlockingKeys(h, r.match.blocking_keys);
+  match::MatchRecord fresh;
+  if (prepared == nullptr) {
+    engine_.PrepareRecord(record, today, state_.region(), &fresh);
+    prepared = &fresh;
+  }
+  SetPrepared(h, prepared);
   MarkRecord(h);
   ++counters_.records_applied;
   const std::string before = r.patient_id();
@@ -470,7 +492,7 @@ void LinkEngine::Application::PatientDelete(const Record& record, int64_t event_
   const std::string patient = r.patient_id();
   CloseReviewIfOpen(h, "record deleted by its facility");
   r.stored.set_deleted(true);
-  SetBlockingKeys(h, {});
+  SetPrepared(h, nullptr);
   if (!patient.empty()) {
     AddChange(hisbridge::v1::CHANGE_KIND_DELETED, patient, h);
     MoveTo(h, "", LinkInfo());
@@ -495,12 +517,12 @@ void LinkEngine::Application::FacilityMerge(const Record& record, int64_t event_
   bool survivor_created = false;
   const RecordHandle sh = state_.GetOrCreateHandle(record.facility_id(), survivor_id, &survivor_created);
   if (has_demographics) {
-    PatientUpsert(survivor_data, event_micros, today);
+    PatientUpsert(survivor_data, event_micros, today, nullptr);
   } else if ((survivor_created || Rec(sh).stored.deleted()) && !merged_created && Rec(mh).live()) {
     Record copy = Rec(mh).stored.record();
     copy.set_record_id(survivor_id);
     copy.set_event_time(record.event_time());
-    PatientUpsert(copy, event_micros, today);
+    PatientUpsert(copy, event_micros, today, nullptr);
   }
   RecordState& merged = Rec(mh);
   RecordState& survivor = Rec(sh);
@@ -521,7 +543,7 @@ void LinkEngine::Application::FacilityMerge(const Record& record, int64_t event_
   merged.stored.set_deleted(true);
   merged.stored.set_merged_into_record_id(survivor_id);
   CloseReviewIfOpen(mh, "folded into another record by its facility");
-  SetBlockingKeys(mh, {});
+  SetPrepared(mh, nullptr);
   MarkRecord(mh);
   if (!merged_patient.empty()) {
     AddChange(hisbridge::v1::CHANGE_KIND_DELETED, merged_patient, mh, survivor.patient_id());
@@ -568,14 +590,35 @@ LinkEngine::LinkEngine(const match::Matcher* matcher, const records::FacilityDir
                        EngineOptions options)
     : matcher_(matcher), facilities_(facilities), options_(options) {}
 
-void LinkEngine::PrepareLoadedRecord(RecordState* record) const {
-  if (record->stored.deleted()) return;
-  const absl::Time t = absl::FromUnixMicros(record->stored.event_time_micros());
-  record->match = matcher_->Prepare(record->stored.record(), absl::ToCivilDay(t, ChinaTime()));
+void LinkEngine::PrepareRecord(const Record& record, absl::CivilDay today, absl::string_view region,
+                               match::MatchRecord* out) const {
+  match::PrepareOptions options;
+  options.today = today;
+  options.county_hint = region;
+  matcher_->Prepare(record, options, out);
+}
+
+absl::CivilDay LinkEngine::RecordDay(int64_t event_micros) {
+  return absl::ToCivilDay(absl::FromUnixMicros(event_micros), ChinaTime());
+}
+
+bool LinkEngine::PrepareLoadedRecord(RegionState* state, RecordHandle h) const {
+  RecordState& r = state->record(h);
+  if (r.stored.deleted()) return r.stored.blocking_tokens_size() != 0;
+  PrepareRecord(r.stored.record(), RecordDay(r.stored.event_time_micros()), state->region(), &r.match);
+  for (uint64_t t : r.match.blocking_tokens) state->AddBlockingToken(t, h);
+  state->frequencies().Add(r.match);
+  r.counted = true;
+  const bool same = r.match.blocking_tokens.size() == static_cast<size_t>(r.stored.blocking_tokens_size()) &&
+                    std::equal(r.match.blocking_tokens.begin(), r.match.blocking_tokens.end(),
+                               r.stored.blocking_tokens().begin());
+  if (!same) r.stored.mutable_blocking_tokens()->Assign(r.match.blocking_tokens.begin(), r.match.blocking_tokens.end());
+  return !same;
 }
 
 absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const InputPosition& position,
-                               RegionState* state, RegionChanges* changes, EngineCounters* counters) const {
+                               RegionState* state, RegionChanges* changes, EngineCounters* counters,
+                               match::MatchRecord* prepared) const {
   Application app(*this, position, state, changes, counters);
   if (event.has_command()) {
     app.Command(event.command());
@@ -590,7 +633,7 @@ absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const Inp
     switch (records::ParseKind(record.kind())) {
       case records::RecordKind::kPatient:
         switch (records::ParseOp(record.op())) {
-          case records::RecordOp::kUpsert: app.PatientUpsert(record, micros, today); break;
+          case records::RecordOp::kUpsert: app.PatientUpsert(record, micros, today, prepared); break;
           case records::RecordOp::kDelete: app.PatientDelete(record, micros); break;
           case records::RecordOp::kMerge: app.FacilityMerge(record, micros, today); break;
           case records::RecordOp::kUnknown: break;

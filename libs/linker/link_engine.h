@@ -85,14 +85,30 @@ class LinkEngine {
   // `changes`. Bad inputs never fail the call (ingest validated them; what
   // remains is recorded in the audit trail); an error means the state is
   // inconsistent and the linker must stop.
+  //
+  // `prepared`, when given for a patient upsert, is the record already run
+  // through PrepareRecord (the batch linker prepares on other threads); it
+  // is consumed.
   absl::Status Apply(const hisbridge::v1::InboxEvent& event, const InputPosition& position, RegionState* state,
-                     RegionChanges* changes, EngineCounters* counters) const;
+                     RegionChanges* changes, EngineCounters* counters,
+                     match::MatchRecord* prepared = nullptr) const;
 
   const match::Matcher& matcher() const { return *matcher_; }
   const EngineOptions& options() const { return options_; }
 
-  // Re-prepares a record loaded from storage (MatchRecord is not stored).
-  void PrepareLoadedRecord(RecordState* record) const;
+  // Prepares a patient record of `region` for matching, as Apply does.
+  // Thread-safe.
+  void PrepareRecord(const hisbridge::v1::Record& record, absl::CivilDay today, absl::string_view region,
+                     match::MatchRecord* out) const;
+  // The day (China Standard Time) of an event time, the "today" of
+  // PrepareRecord.
+  static absl::CivilDay RecordDay(int64_t event_micros);
+
+  // Re-prepares a record loaded from storage (MatchRecords are not stored)
+  // and enters it into the region's blocking index and term frequencies.
+  // Returns true when its stored blocking tokens were out of date (written
+  // by another version) and have been replaced: persist the record.
+  bool PrepareLoadedRecord(RegionState* state, RecordHandle h) const;
 
  private:
   class Application;  // one Apply call's working state

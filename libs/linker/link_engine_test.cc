@@ -1,5 +1,6 @@
 #include "libs/linker/link_engine.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -21,15 +22,18 @@ class FakeMatcher : public match::Matcher {
   std::map<std::pair<std::string, std::string>, double> scores;
   std::string version() const override { return "fake/1"; }
   match::Thresholds thresholds() const override { return {10, 4}; }
-  match::MatchRecord Prepare(const hisbridge::v1::Record& r, absl::CivilDay) const override {
-    match::MatchRecord m;
-    m.resident_id = r.id_number();
-    m.blocking_keys = {"all", "name:" + r.name()};
-    m.placeholder_name = r.name().rfind("PH", 0) == 0;
-    names_[m.blocking_keys[1]] = r.name();
-    return m;
+  void Prepare(const hisbridge::v1::Record& r, const match::PrepareOptions&, match::MatchRecord* m) const override {
+    *m = match::MatchRecord();
+    m->resident_id = r.id_number();
+    m->id_digits18 = r.id_number();
+    m->id_valid = !r.id_number().empty();
+    m->blocking_tokens = {match::Token("all"), match::Token("name:" + r.name())};
+    std::sort(m->blocking_tokens.begin(), m->blocking_tokens.end());
+    m->placeholder_name = r.name().rfind("PH", 0) == 0;
+    m->name.han = r.name();
   }
-  match::PairScore Score(const match::MatchRecord& a, const match::MatchRecord& b) const override {
+  match::PairScore Score(const match::MatchRecord& a, const match::MatchRecord& b,
+                         const match::TermFrequencies&) const override {
     match::PairScore s;
     if (!a.resident_id.empty() && !b.resident_id.empty()) {
       if (a.resident_id != b.resident_id) {
@@ -38,24 +42,23 @@ class FakeMatcher : public match::Matcher {
         return s;
       }
       s.same_resident_id = true;
+      s.identifier_agrees = true;
       s.score = 20;
       return s;
     }
-    const std::string& na = names_.at(a.blocking_keys[1]);
-    const std::string& nb = names_.at(b.blocking_keys[1]);
+    const std::string& na = a.name.han;
+    const std::string& nb = b.name.han;
     auto it = scores.find({std::min(na, nb), std::max(na, nb)});
     s.score = it == scores.end() ? -5 : it->second;
     return s;
   }
-  hisbridge::v1::Explanation Explain(const match::MatchRecord& a, const match::MatchRecord& b) const override {
+  hisbridge::v1::Explanation Explain(const match::MatchRecord& a, const match::MatchRecord& b,
+                                     const match::TermFrequencies& tf) const override {
     hisbridge::v1::Explanation e;
-    e.set_total(Score(a, b).score);
+    e.set_total(Score(a, b, tf).score);
     return e;
   }
   void Set(const std::string& a, const std::string& b, double score) { scores[{std::min(a, b), std::max(a, b)}] = score; }
-
- private:
-  mutable std::map<std::string, std::string> names_;
 };
 
 class LinkEngineTest : public ::testing::Test {

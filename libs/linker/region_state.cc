@@ -63,18 +63,18 @@ PatientState& RegionState::InsertPatient(hisbridge::index::v1::StoredPatient sto
   return p;
 }
 
-const std::vector<RecordHandle>* RegionState::Blocked(absl::string_view key) const {
-  auto it = blocking_.find(key);
+const std::vector<RecordHandle>* RegionState::Blocked(uint64_t token) const {
+  auto it = blocking_.find(token);
   return it == blocking_.end() ? nullptr : &it->second;
 }
 
-void RegionState::AddBlockingKey(const std::string& key, RecordHandle h) {
-  std::vector<RecordHandle>& list = blocking_[key];
+void RegionState::AddBlockingToken(uint64_t token, RecordHandle h) {
+  std::vector<RecordHandle>& list = blocking_[token];
   if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
 }
 
-void RegionState::RemoveBlockingKey(const std::string& key, RecordHandle h) {
-  auto it = blocking_.find(key);
+void RegionState::RemoveBlockingToken(uint64_t token, RecordHandle h) {
+  auto it = blocking_.find(token);
   if (it == blocking_.end()) return;
   auto& list = it->second;
   list.erase(std::remove(list.begin(), list.end(), h), list.end());

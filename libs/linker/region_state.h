@@ -22,7 +22,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "hisbridge/index/v1/index.pb.h"
-#include "libs/match/matcher.h"
+#include "libs/match/match_record.h"
+#include "libs/match/term_frequencies.h"
 
 namespace hisbridge::linker {
 
@@ -34,8 +35,10 @@ struct RecordState {
   hisbridge::index::v1::StoredRecord stored;
   // Which patient it belongs to and why; persisted in "links".
   hisbridge::index::v1::StoredLink link;
-  // Prepared for matching (not persisted: recomputed on load).
+  // Prepared for matching (not persisted: recomputed on load). Counted in
+  // the region's term frequencies while `counted`.
   match::MatchRecord match;
+  bool counted = false;
 
   const std::string& facility_id() const { return stored.record().facility_id(); }
   const std::string& record_id() const { return stored.record().record_id(); }
@@ -78,11 +81,16 @@ class RegionState {
     for (const auto& [id, p] : patients_) fn(p);
   }
 
-  // Blocking index: key -> live records indexed under it.
-  const std::vector<RecordHandle>* Blocked(absl::string_view key) const;
-  void AddBlockingKey(const std::string& key, RecordHandle h);
-  void RemoveBlockingKey(const std::string& key, RecordHandle h);
+  // Blocking index: token -> live records indexed under it.
+  const std::vector<RecordHandle>* Blocked(uint64_t token) const;
+  void AddBlockingToken(uint64_t token, RecordHandle h);
+  void RemoveBlockingToken(uint64_t token, RecordHandle h);
   size_t blocking_key_count() const { return blocking_.size(); }
+
+  // Name and phone frequencies among the live records (term-frequency
+  // adjustment of match weights).
+  match::TermFrequencies& frequencies() { return frequencies_; }
+  const match::TermFrequencies& frequencies() const { return frequencies_; }
 
   // Pairs of patients a data steward marked as different people.
   bool IsNotSame(absl::string_view a, absl::string_view b) const;
@@ -111,7 +119,8 @@ class RegionState {
   std::deque<RecordState> records_;
   absl::flat_hash_map<std::pair<std::string, std::string>, RecordHandle, SourceKeyHash, SourceKeyEq> handles_;
   absl::flat_hash_map<std::string, PatientState> patients_;
-  absl::flat_hash_map<std::string, std::vector<RecordHandle>> blocking_;
+  absl::flat_hash_map<uint64_t, std::vector<RecordHandle>> blocking_;
+  match::TermFrequencies frequencies_;
   absl::flat_hash_set<std::pair<std::string, std::string>> not_same_;
 };
 

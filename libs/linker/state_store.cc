@@ -1,5 +1,6 @@
 #include "libs/linker/state_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -18,8 +19,8 @@ using hisbridge::index::v1::StoredRecord;
 
 StateStore::StateStore(index::PatientIndex* index, const LinkEngine* engine) : index_(index), engine_(engine) {}
 
-absl::Status StateStore::LoadPartition(int32_t partition,
-                                       std::map<std::string, std::unique_ptr<RegionState>>* regions) {
+absl::Status StateStore::LoadPartition(int32_t partition, std::map<std::string, std::unique_ptr<RegionState>>* regions,
+                                       ChangeSet* repairs) {
   std::vector<RegionMeta> metas;
   absl::Status s = index_->ForEachRegion([&](const RegionMeta& meta) {
     if (meta.inbox_partition() == partition) metas.push_back(meta);
@@ -29,14 +30,26 @@ absl::Status StateStore::LoadPartition(int32_t partition,
   for (const RegionMeta& meta : metas) {
     auto state = std::make_unique<RegionState>(meta.region(), partition);
     state->meta() = meta;
+    RegionChanges* region_repairs = repairs == nullptr ? nullptr : &repairs->For(state.get());
     s = index_->ForEachRecord(meta.region(), [&](const StoredRecord& stored) {
       bool created = false;
       const RecordHandle h =
           state->GetOrCreateHandle(stored.record().facility_id(), stored.record().record_id(), &created);
       RecordState& r = state->record(h);
       r.stored = stored;
-      engine_->PrepareLoadedRecord(&r);
-      for (const std::string& key : r.stored.blocking_keys()) state->AddBlockingKey(key, h);
+      const std::vector<uint64_t> old(stored.blocking_tokens().begin(), stored.blocking_tokens().end());
+      if (engine_->PrepareLoadedRecord(state.get(), h) && region_repairs != nullptr) {
+        // Written by a version that blocked differently: bring the
+        // persisted blocking index in line with memory at the next commit.
+        const auto& now = r.stored.blocking_tokens();
+        for (uint64_t t : old) {
+          if (std::find(now.begin(), now.end(), t) == now.end()) region_repairs->blocking_removed.emplace_back(t, h);
+        }
+        for (uint64_t t : now) {
+          if (std::find(old.begin(), old.end(), t) == old.end()) region_repairs->blocking_added.emplace_back(t, h);
+        }
+        region_repairs->records.insert(h);
+      }
       return true;
     });
     if (!s.ok()) return s;
@@ -96,11 +109,11 @@ absl::Status StateStore::AddChanges(const ChangeSet& changes, index::IndexBatch*
         batch->PutLink(state->region(), r.facility_id(), r.record_id(), r.link);
       }
     }
-    for (const auto& [key, h] : region.blocking_removed) {
-      batch->DeleteBlockingKey(state->region(), key, state->record(h).facility_id(), state->record(h).record_id());
+    for (const auto& [token, h] : region.blocking_removed) {
+      batch->DeleteBlockingToken(state->region(), token, state->record(h).facility_id(), state->record(h).record_id());
     }
-    for (const auto& [key, h] : region.blocking_added) {
-      batch->PutBlockingKey(state->region(), key, state->record(h).facility_id(), state->record(h).record_id());
+    for (const auto& [token, h] : region.blocking_added) {
+      batch->PutBlockingToken(state->region(), token, state->record(h).facility_id(), state->record(h).record_id());
     }
     // Clinical events: the newest version of each event wins, whatever the
     // arrival order; compare against the stored one and earlier ones in

@@ -36,8 +36,11 @@ class StateStore {
  public:
   StateStore(index::PatientIndex* index, const LinkEngine* engine);
 
-  // Loads every region whose meta says it lives in `partition`.
-  absl::Status LoadPartition(int32_t partition, std::map<std::string, std::unique_ptr<RegionState>>* regions);
+  // Loads every region whose meta says it lives in `partition`. Records
+  // whose stored blocking tokens are out of date are added to `repairs`
+  // (when given) so the next commit rewrites them.
+  absl::Status LoadPartition(int32_t partition, std::map<std::string, std::unique_ptr<RegionState>>* regions,
+                             ChangeSet* repairs = nullptr);
 
   // Adds the writes for `changes` and their outbox entries (patients to
   // publish, change events) to `batch`; appends the entries to `outbox`.

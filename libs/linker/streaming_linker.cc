@@ -86,7 +86,7 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
     for (kafka::TopicPartition& tp : *partitions) {
       std::map<std::string, std::unique_ptr<RegionState>> loaded;
       const absl::Time started = absl::Now();
-      HB_RETURN_IF_ERROR(store_->LoadPartition(tp.partition, &loaded));
+      HB_RETURN_IF_ERROR(store_->LoadPartition(tp.partition, &loaded, &changes_));
       size_t records = 0;
       for (auto& [region, state] : loaded) {
         records += state->record_count();
@@ -101,6 +101,7 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
         std::lock_guard<std::mutex> lock(progress_mu_);
         next_offset_[tp.partition] = tp.offset;
         committed_[tp.partition] = tp.offset;
+        assigned_.insert(tp.partition);
       }
       owned_partitions_.insert(tp.partition);
       log::Info("linker owns inbox partition",
@@ -121,6 +122,10 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
     }
     for (const kafka::TopicPartition& tp : partitions) {
       owned_partitions_.erase(tp.partition);
+      {
+        std::lock_guard<std::mutex> lock(progress_mu_);
+        assigned_.erase(tp.partition);
+      }
       for (auto it = regions_.begin(); it != regions_.end();) {
         it = it->second->inbox_partition() == tp.partition ? regions_.erase(it) : std::next(it);
       }
@@ -130,6 +135,15 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
   std::map<int32_t, int64_t> Committed() const {
     std::lock_guard<std::mutex> lock(progress_mu_);
     return committed_;
+  }
+  std::set<int32_t> Assigned() const {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    return assigned_;
+  }
+  // RocksDB is safe to ask from any thread; index_ is set before the loop
+  // thread starts and lives as long as the loop.
+  index::KvStore::Stats IndexStats() const {
+    return index_ != nullptr ? index_->GetStats() : index::KvStore::Stats{};
   }
   EngineCounters Counters() const {
     std::lock_guard<std::mutex> lock(progress_mu_);
@@ -315,6 +329,7 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
 
   mutable std::mutex progress_mu_;
   std::map<int32_t, int64_t> committed_;
+  std::set<int32_t> assigned_;
   EngineCounters counters_snapshot_;
 };
 
@@ -353,6 +368,14 @@ absl::Status StreamingLinker::status() const {
 
 std::map<int32_t, int64_t> StreamingLinker::CommittedOffsets() const {
   return loop_ ? loop_->Committed() : std::map<int32_t, int64_t>{};
+}
+
+std::set<int32_t> StreamingLinker::AssignedPartitions() const {
+  return loop_ ? loop_->Assigned() : std::set<int32_t>{};
+}
+
+index::KvStore::Stats StreamingLinker::IndexStats() const {
+  return loop_ ? loop_->IndexStats() : index::KvStore::Stats{};
 }
 
 EngineCounters StreamingLinker::counters() const { return loop_ ? loop_->Counters() : EngineCounters{}; }

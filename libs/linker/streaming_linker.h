@@ -27,11 +27,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "libs/index/kv_store.h"
 #include "libs/kafka/kafka_config.h"
 #include "libs/linker/link_engine.h"
 #include "libs/records/facility_directory.h"
@@ -73,6 +75,11 @@ class StreamingLinker {
 
   // Next inbox offset committed per partition (what the index reflects).
   std::map<int32_t, int64_t> CommittedOffsets() const;
+  // Inbox partitions this linker owns right now (CommittedOffsets() also
+  // keeps partitions it owned before a rebalance).
+  std::set<int32_t> AssignedPartitions() const;
+  // RocksDB figures of the patient index (size, stalls), for metrics.
+  index::KvStore::Stats IndexStats() const;
   EngineCounters counters() const;
 
  private:

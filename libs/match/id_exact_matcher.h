@@ -13,17 +13,15 @@
 
 namespace hisbridge::match {
 
-// The resident id of a record when id_type says it is one ("01" or empty)
-// and it validates; empty otherwise.
-std::string CanonicalResidentId(const hisbridge::v1::Record& patient, absl::CivilDay today);
-
 class IdExactMatcher : public Matcher {
  public:
   std::string version() const override { return "id-exact/1"; }
   Thresholds thresholds() const override { return Thresholds{1.0, 1.0}; }
-  MatchRecord Prepare(const hisbridge::v1::Record& patient, absl::CivilDay today) const override;
-  PairScore Score(const MatchRecord& a, const MatchRecord& b) const override;
-  hisbridge::v1::Explanation Explain(const MatchRecord& a, const MatchRecord& b) const override;
+  void Prepare(const hisbridge::v1::Record& patient, const PrepareOptions& options,
+               MatchRecord* out) const override;
+  PairScore Score(const MatchRecord& a, const MatchRecord& b, const TermFrequencies& frequencies) const override;
+  hisbridge::v1::Explanation Explain(const MatchRecord& a, const MatchRecord& b,
+                                     const TermFrequencies& frequencies) const override;
 };
 
 }  // namespace hisbridge::match

@@ -4,6 +4,9 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,13 +15,19 @@
 #include "libs/base/status_macros.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/kafka/producer.h"
+#include "libs/kafka/watermark_monitor.h"
 #include "libs/linker/link_engine.h"
 #include "libs/linker/streaming_linker.h"
-#include "libs/match/id_exact_matcher.h"
+#include "libs/metrics/grpc_server_metrics.h"
+#include "libs/metrics/http_server.h"
+#include "libs/metrics/process_collector.h"
+#include "libs/metrics/registry.h"
+#include "libs/match/matcher.h"
 #include "libs/records/facility_directory.h"
 #include "libs/view/view_materializer.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/ingestor.h"
+#include "services/node/node_metrics.h"
 #include "services/query/query_service.h"
 
 namespace hisbridge {
@@ -47,6 +56,12 @@ struct Node::Grpc {
   std::unique_ptr<ingest::IngestService> ingest;
   std::unique_ptr<query::QueryService> query;
   std::unique_ptr<grpc::Server> server;
+  // Keeps grpc.health.v1 in step with Node::Health(): NOT_SERVING once a
+  // component stopped on an error, so Kubernetes probes see it.
+  std::thread health_watcher;
+  std::mutex health_mu;
+  std::condition_variable health_cv;
+  bool health_stop = false;
 };
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {}
@@ -56,6 +71,8 @@ Node::~Node() { Stop(); }
 absl::Status Node::Start() {
   if (options_.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
   HB_RETURN_IF_ERROR(MakeDirectories(options_.data_dir));
+  metrics_ = std::make_unique<metrics::Registry>();
+  metrics::AddProcessCollector(metrics_.get(), PROJECT_VERSION_STRING);
 
   if (options_.kafka.bootstrap.empty()) {
     if (!options_.embedded_broker) {
@@ -78,11 +95,15 @@ absl::Status Node::Start() {
     *facilities_ = std::move(loaded);
   }
 
+  if (options_.roles.count(Role::kLinker) || options_.roles.count(Role::kQuery)) {
+    // Every role that links or matches uses the same model, so a Match
+    // answer grades candidates exactly as the linker would decide them.
+    auto matcher = match::MakeMatcher(options_.matcher, options_.model_path);
+    if (!matcher.ok()) return absl::Status(matcher.status().code(), absl::StrCat("--matcher/--model: ", matcher.status().message()));
+    matcher_ = std::move(*matcher);
+    log::Info("matcher loaded", {{"model", matcher_->version()}});
+  }
   if (options_.roles.count(Role::kLinker)) {
-    if (options_.matcher != "id-exact") {
-      return absl::InvalidArgumentError(absl::StrCat("--matcher: unknown matcher \"", options_.matcher, "\""));
-    }
-    matcher_ = std::make_unique<match::IdExactMatcher>();
     engine_ = std::make_unique<linker::LinkEngine>(matcher_.get(), facilities_.get());
     linker::StreamingLinkerOptions linker_options;
     linker_options.kafka = options_.kafka;
@@ -91,6 +112,7 @@ absl::Status Node::Start() {
     linker_options.group_instance_id = options_.linker_instance;
     linker_options.data_dir = options_.data_dir + "/linker";
     linker_options.max_batch_delay = options_.linker_batch_delay;
+    linker_options.session_timeout = options_.linker_session_timeout;
     if (broker_ != nullptr) linker_options.session_timeout = absl::Seconds(6);
     linker_ = std::make_unique<linker::StreamingLinker>(linker_options, engine_.get(), facilities_.get());
     HB_RETURN_IF_ERROR(linker_->Start());
@@ -110,10 +132,31 @@ absl::Status Node::Start() {
     log::Info("ingest ready", {{"inbox", options_.topics.inbox}, {"partitions", partitions}});
   }
 
+  if (!options_.metrics_listen.empty() && (linker_ != nullptr || views_ != nullptr)) {
+    std::vector<std::string> topics;
+    topics.push_back(options_.topics.inbox);
+    if (views_ != nullptr) topics.push_back(options_.topics.views);
+    HB_ASSIGN_OR_RETURN(watermarks_,
+                        kafka::WatermarkMonitor::Start(options_.kafka, std::move(topics), options_.lag_refresh_interval));
+  }
+  NodeMetricsSources sources;
+  sources.topics = options_.topics;
+  sources.ingestor = ingestor_.get();
+  sources.producer = producer_.get();
+  sources.linker = linker_.get();
+  sources.views = views_.get();
+  sources.watermarks = watermarks_.get();
+  AddNodeCollectors(metrics_.get(), std::move(sources));
+
   grpc_ = std::make_unique<Grpc>();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(metrics::NewGrpcServerMetricsInterceptorFactory(metrics_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   int port = 0;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
   if (ingestor_ != nullptr) {
@@ -131,11 +174,44 @@ absl::Status Node::Start() {
   const std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
   grpc_address_ = absl::StrCat(host == "0.0.0.0" || host == "[::]" ? "127.0.0.1" : host, ":", port);
   grpc_->server->GetHealthCheckService()->SetServingStatus(true);
+  grpc_->health_watcher = std::thread([this, grpc = grpc_.get()] {
+    bool serving = true;
+    std::unique_lock<std::mutex> lock(grpc->health_mu);
+    while (!grpc->health_cv.wait_for(lock, std::chrono::seconds(1), [grpc] { return grpc->health_stop; })) {
+      const absl::Status health = Health();
+      if (health.ok() != serving) {
+        serving = health.ok();
+        grpc->server->GetHealthCheckService()->SetServingStatus(serving);
+        if (!serving) log::Error("reporting NOT_SERVING to health checks", {{"error", health}});
+      }
+    }
+  });
+
+  if (!options_.metrics_listen.empty()) {
+    HB_ASSIGN_OR_RETURN(metrics_server_, metrics::MetricsServer::Start(options_.metrics_listen, metrics_.get(),
+                                                                       [this] { return Health(); }));
+    metrics_address_ = metrics_server_->address();
+    log::Info("metrics endpoint ready", {{"address", metrics_address_}});
+  }
   started_ = true;
   return absl::OkStatus();
 }
 
 void Node::Stop() {
+  // Scrapes read every component: the endpoint goes first.
+  if (metrics_server_ != nullptr) metrics_server_->Stop();
+  metrics_server_.reset();
+  metrics_address_.clear();
+  if (grpc_ != nullptr && grpc_->health_watcher.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(grpc_->health_mu);
+      grpc_->health_stop = true;
+    }
+    grpc_->health_cv.notify_all();
+    grpc_->health_watcher.join();
+  }
+  if (watermarks_ != nullptr) watermarks_->Stop();
+  watermarks_.reset();
   if (grpc_ != nullptr && grpc_->server != nullptr) {
     grpc_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     grpc_->server->Wait();

@@ -24,7 +24,12 @@ namespace hisbridge {
 namespace kafka {
 class DevBroker;
 class Producer;
+class WatermarkMonitor;
 }  // namespace kafka
+namespace metrics {
+class MetricsServer;
+class Registry;
+}  // namespace metrics
 namespace linker {
 class StreamingLinker;
 class LinkEngine;
@@ -64,12 +69,23 @@ struct NodeOptions {
   int rejects_partitions = 1;
   std::string facilities_file;
   std::string default_region = "000000";
-  // "id-exact" (the skeleton's deterministic rule).
-  std::string matcher = "id-exact";
+  // "fs" (probabilistic) or "id-exact" (the deterministic baseline).
+  std::string matcher = "fs";
+  // Model file for "fs"; empty for the compiled-in default model.
+  std::string model_path;
   // Linker consumer group and static member id.
   std::string linker_group = "hisbridge-linker";
   std::string linker_instance;
   absl::Duration linker_batch_delay = absl::Milliseconds(20);
+  // How long the group waits for a linker that stopped heartbeating before
+  // giving its partitions to others; with static membership a linker that
+  // restarts within it keeps its partitions (no rebalance).
+  absl::Duration linker_session_timeout = absl::Seconds(10);
+  // Prometheus endpoint (/metrics, /healthz) host:port; empty for none,
+  // port 0 picks a free one (see metrics_address()).
+  std::string metrics_listen;
+  // How often consumer lag is refreshed from the broker's watermarks.
+  absl::Duration lag_refresh_interval = absl::Seconds(10);
 };
 
 class Node {
@@ -92,6 +108,11 @@ class Node {
   view::ViewMaterializer* views() { return views_.get(); }
   ingest::Ingestor* ingestor() { return ingestor_.get(); }
   kafka::DevBroker* dev_broker() { return broker_.get(); }
+  // The node's metrics (always kept; served over HTTP when metrics_listen
+  // is set).
+  metrics::Registry* metrics() { return metrics_.get(); }
+  // "host:port" of the metrics endpoint actually bound ("" when off).
+  const std::string& metrics_address() const { return metrics_address_; }
 
   // First error of a background component (linker, materializer).
   absl::Status Health() const;
@@ -109,6 +130,10 @@ class Node {
   std::unique_ptr<ingest::Ingestor> ingestor_;
   std::unique_ptr<Grpc> grpc_;
   std::string grpc_address_;
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<kafka::WatermarkMonitor> watermarks_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::string metrics_address_;
   bool started_ = false;
 };
 

@@ -11,7 +11,7 @@
 #include "absl/time/clock.h"
 #include "libs/base/logging.h"
 #include "libs/linker/batch_linker.h"
-#include "libs/match/id_exact_matcher.h"
+#include "libs/match/matcher.h"
 #include "libs/records/facility_directory.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
@@ -50,7 +50,7 @@ class ProgressBar {
 }  // namespace
 
 int LinkCommand(int argc, char** argv) {
-  std::string input, output = "links.csv", matcher_name = "id-exact", model, facilities_file, rejects_file;
+  std::string input, output = "links.csv", matcher_name = "fs", model, facilities_file, rejects_file;
   std::string default_region = "000000";
   int show_rejections = 10;
   LogFlags logging;
@@ -59,8 +59,10 @@ int LinkCommand(int argc, char** argv) {
                 "linker, and write facility_id,record_id,patient_id for every live record.");
   flags.String("input", &input, "JSON Lines file (spec/county-records.md)", /*required=*/true);
   flags.String("output", &output, "link CSV to write (- for standard output)");
-  flags.String("matcher", &matcher_name, "id-exact: same valid 18-digit resident id, else a new patient");
-  flags.String("model", &model, "matcher model file (for model-based matchers)");
+  flags.String("matcher", &matcher_name,
+               "fs: probabilistic Fellegi-Sunter (the default); id-exact: same valid 18-digit resident id, else a new "
+               "patient (the baseline most county HIS use)");
+  flags.String("model", &model, "model file for --matcher=fs (hisbridge train); empty for the built-in model");
   flags.String("facilities", &facilities_file, "facility directory CSV (facility_id,name,region,tier)");
   flags.String("default-region", &default_region, "region of facilities not in the directory");
   flags.String("rejects", &rejects_file, "write rejected lines with their errors to this file (JSON Lines)");
@@ -73,13 +75,12 @@ int LinkCommand(int argc, char** argv) {
     std::cerr << "hisbridge link: " << s.message() << "\n";
     return 2;
   }
-  std::unique_ptr<match::Matcher> matcher;
-  if (matcher_name == "id-exact") {
-    matcher = std::make_unique<match::IdExactMatcher>();
-  } else {
-    std::cerr << "hisbridge link: unknown --matcher \"" << matcher_name << "\" (use id-exact)\n";
+  auto made = match::MakeMatcher(matcher_name, model);
+  if (!made.ok()) {
+    std::cerr << "hisbridge link: " << made.status().message() << "\n";
     return 2;
   }
+  std::unique_ptr<match::Matcher> matcher = std::move(*made);
   records::FacilityDirectory facilities(default_region);
   if (!facilities_file.empty()) {
     auto loaded = records::FacilityDirectory::Load(facilities_file, default_region);

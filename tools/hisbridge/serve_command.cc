@@ -3,6 +3,7 @@
 
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/metrics/http_server.h"
 #include "services/node/node.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
@@ -14,11 +15,15 @@ int ServeCommand(int argc, char** argv) {
   std::string data_dir = "/var/lib/hisbridge";
   std::string listen = "0.0.0.0:7070";
   std::string address_file;
+  bool dry_run = false;
   NodeOptions node;
   KafkaFlags kafka;
   LogFlags logging;
   FlagSet flags("serve", "Run roles as a service. With --roles=all and no --kafka-bootstrap, the development broker "
                          "runs embedded (single-machine default; data in memory).");
+  flags.ConfigFile("config",
+                   "read options from this file first (`name = value` lines, the flag names without --; "
+                   "flags on the command line override it; see deploy/hisbridge.conf)");
   flags.StringList("roles", &roles, "roles to run: ingest, linker, query, or all");
   flags.String("data-dir", &data_dir, "directory for the linker and query RocksDB data");
   flags.String("listen", &listen, "gRPC listen address host:port (port 0 picks a free one)");
@@ -26,10 +31,20 @@ int ServeCommand(int argc, char** argv) {
   flags.String("facilities", &node.facilities_file, "facility directory CSV (facility_id,name,region,tier)");
   flags.String("default-region", &node.default_region,
                "region (county code) of facilities neither listed nor named after their county");
-  flags.String("matcher", &node.matcher, "record matcher: id-exact");
+  flags.String("matcher", &node.matcher,
+               "record matcher: fs (probabilistic Fellegi-Sunter) or id-exact (same resident id only)");
+  flags.String("model", &node.model_path, "matcher model file (hisbridge train); empty for the built-in model");
   flags.String("linker-group", &node.linker_group, "Kafka consumer group of the linkers");
   flags.String("linker-instance", &node.linker_instance,
                "static group member id (e.g. the StatefulSet pod name); empty for dynamic membership");
+  flags.Duration("linker-session-timeout", &node.linker_session_timeout,
+                 "how long the group waits for a silent linker before moving its partitions; a linker with "
+                 "--linker-instance that restarts within it keeps them");
+  flags.String("metrics-listen", &node.metrics_listen,
+               "Prometheus endpoint host:port serving /metrics and /healthz; empty for none (port 0 picks one)");
+  flags.Bool("dry-run", &dry_run,
+             "check the options, print them as a configuration file, and exit without starting");
+  flags.CommandLineOnly("dry-run");
   kafka.Register(&flags, /*with_partitions=*/true);
   logging.Register(&flags);
   int exit_code = 0;
@@ -48,6 +63,22 @@ int ServeCommand(int argc, char** argv) {
   node.inbox_partitions = kafka.inbox_partitions;
   node.views_partitions = kafka.views_partitions;
   node.embedded_broker = node.kafka.bootstrap.empty() && node.roles.size() == 3;
+
+  if (dry_run) {
+    if (node.kafka.bootstrap.empty() && !node.embedded_broker) {
+      s = absl::InvalidArgumentError("--roles without all three roles needs --kafka-bootstrap");
+    }
+    std::string host;
+    int port = 0;
+    if (s.ok() && !node.metrics_listen.empty()) s = metrics::SplitHostPort(node.metrics_listen, &host, &port);
+    if (s.ok()) s = metrics::SplitHostPort(listen, &host, &port);
+    if (!s.ok()) {
+      std::cerr << "hisbridge serve: " << s.message() << "\n";
+      return 2;
+    }
+    std::cout << "# hisbridge serve: the options are valid; they resolve to\n" << flags.EffectiveConfig();
+    return 0;
+  }
 
   BlockShutdownSignals();
   Node server(node);

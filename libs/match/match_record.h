@@ -1,0 +1,118 @@
+// A patient record prepared for matching: its demographics normalised once
+// (libs/core) into the compact form the comparators read, plus the blocking
+// tokens it is indexed and searched under.
+//
+// PrepareMatchRecord is the only place a protobuf Record becomes matching
+// input, so the streaming linker, the batch `link` command, the query
+// service's Match and `hisbridge train` all see exactly the same fields.
+//
+// Blocking keys are text such as "nb:wangxiaoming:1985" (kind, then the
+// values); records are indexed under 64-bit tokens of those keys, never the
+// plaintext, so the index holds no identifiers and a key costs 8 bytes. A
+// collision only adds a candidate that scoring then rejects.
+//
+// A value type; PrepareMatchRecord is pure and thread-safe.
+#ifndef HISBRIDGE_LIBS_MATCH_MATCH_RECORD_H_
+#define HISBRIDGE_LIBS_MATCH_MATCH_RECORD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "hisbridge/v1/records.pb.h"
+#include "libs/core/address.h"
+#include "libs/core/date.h"
+#include "libs/core/name.h"
+#include "libs/core/phone.h"
+#include "libs/core/resident_id.h"
+#include "libs/core/sex.h"
+
+namespace hisbridge::match {
+
+// A document number other than the resident id, with its type so that a
+// passport number is never compared with an insurance number.
+struct OtherIdentifier {
+  uint8_t type = 0;  // core::IdType
+  std::string value;
+};
+
+struct MatchRecord {
+  // --- resident identity card ---
+  // Canonical 18-character id when it validates; empty otherwise.
+  std::string resident_id;
+  // The 18 characters as read even when the check digit, date or region is
+  // wrong (for typo comparisons); empty when not id-shaped.
+  std::string id_digits18;
+  bool id_valid = false;
+
+  // --- other documents, insurance and health card numbers ---
+  absl::InlinedVector<OtherIdentifier, 1> other_ids;
+
+  // --- name ---
+  core::NormalizedName name;
+  // Tokens of the simplified characters and of the full pinyin, for term
+  // frequencies (0 when the name is empty).
+  uint64_t name_token = 0;
+  uint64_t pinyin_token = 0;
+  // Never links without an agreeing identifier (无名氏, 王之子, ...).
+  bool placeholder_name = false;
+
+  // --- birth date and sex: as stated, and as the resident id says ---
+  core::BirthDate birth_date;
+  core::BirthDate id_birth_date;
+  core::Sex sex = core::Sex::kUnknown;
+  core::Sex id_sex = core::Sex::kUnknown;
+
+  // --- phones (usable numbers only) ---
+  absl::InlinedVector<core::PhoneNumber, 1> phones;
+  // Tokens of the phones' digits, for term frequencies.
+  absl::InlinedVector<uint64_t, 1> phone_tokens;
+
+  // --- address: comparison keys (empty when unknown) ---
+  std::string county_key;
+  std::string township_key;
+  std::string village_key;
+
+  // Sorted, unique blocking tokens.
+  std::vector<uint64_t> blocking_tokens;
+
+  // The best birth date to show and block on: stated, else from the id.
+  const core::BirthDate& best_birth_date() const {
+    return birth_date.ok() ? birth_date : id_birth_date;
+  }
+};
+
+struct PrepareOptions {
+  // The day the record describes (its event time's date), never the wall
+  // clock, so replays prepare identically.
+  absl::CivilDay today;
+  // The submitting facility's county (6 digits), for addresses that start
+  // at the township.
+  absl::string_view county_hint;
+  // Only the resident id and its blocking key (the id-exact baseline).
+  bool id_only = false;
+};
+
+// The 64-bit token of a blocking key or term-frequency value. Stable across
+// processes and versions: tokens are persisted.
+uint64_t Token(absl::string_view text);
+
+// The canonical resident id of a record when id_type says it is one ("01",
+// empty, or a type numbered by the resident id) and it validates; "".
+std::string CanonicalResidentId(const hisbridge::v1::Record& patient, absl::CivilDay today);
+
+// Normalises `patient` into *out (reusing its storage).
+void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptions& options,
+                        MatchRecord* out);
+
+// The blocking keys of a prepared record as text (for tests, `hisbridge
+// explain` and the blocking-recall report); PrepareMatchRecord stores their
+// tokens.
+std::vector<std::string> BlockingKeys(const MatchRecord& record);
+
+}  // namespace hisbridge::match
+
+#endif  // HISBRIDGE_LIBS_MATCH_MATCH_RECORD_H_
