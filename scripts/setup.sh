@@ -16,15 +16,22 @@ packages=(
   # libraries
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   librocksdb-dev librdkafka-dev libssl-dev libicu-dev libsimdjson-dev
+  libcpp-httplib-dev
   libgtest-dev libgmock-dev
   # Unihan and region data used at build time
   unicode-data bzip2
   # tools the tests drive: kcat (Kafka client), Python gRPC client
   kcat python3 python3-grpcio python3-protobuf
+  # tools the deployment tests drive: kubectl (kustomize), JSON schema
+  # validation of the rendered manifests
+  kubernetes-client python3-jsonschema python3-yaml
 )
 
 missing=()
 for p in "${packages[@]}"; do
+  # Any kubectl will do for `kubectl kustomize` (some machines have one from
+  # another package, which conflicts with kubernetes-client).
+  if [ "$p" = kubernetes-client ] && command -v kubectl >/dev/null 2>&1; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "libs/base/file_util.h"
+#include "libs/base/status_macros.h"
 
 namespace hisbridge {
 
@@ -42,6 +44,7 @@ void FlagSet::String(std::string name, std::string* target, std::string help, bo
     *target = std::string(v);
     return absl::OkStatus();
   };
+  f.current = [target] { return std::vector<std::string>{*target}; };
   Add(std::move(f));
 }
 
@@ -58,6 +61,7 @@ void FlagSet::Int(std::string name, int64_t* target, std::string help) {
     *target = parsed;
     return absl::OkStatus();
   };
+  f.current = [target] { return std::vector<std::string>{absl::StrCat(*target)}; };
   Add(std::move(f));
 }
 
@@ -74,6 +78,7 @@ void FlagSet::Int(std::string name, int* target, std::string help) {
     *target = parsed;
     return absl::OkStatus();
   };
+  f.current = [target] { return std::vector<std::string>{absl::StrCat(*target)}; };
   Add(std::move(f));
 }
 
@@ -90,6 +95,7 @@ void FlagSet::Double(std::string name, double* target, std::string help) {
     *target = parsed;
     return absl::OkStatus();
   };
+  f.current = [target] { return std::vector<std::string>{absl::StrCat(*target)}; };
   Add(std::move(f));
 }
 
@@ -107,6 +113,7 @@ void FlagSet::Bool(std::string name, bool* target, std::string help) {
     *target = parsed;
     return absl::OkStatus();
   };
+  f.current = [target] { return std::vector<std::string>{*target ? "true" : "false"}; };
   Add(std::move(f));
 }
 
@@ -124,6 +131,7 @@ void FlagSet::Duration(std::string name, absl::Duration* target, std::string hel
     *target = parsed;
     return absl::OkStatus();
   };
+  f.current = [target] { return std::vector<std::string>{absl::FormatDuration(*target)}; };
   Add(std::move(f));
 }
 
@@ -133,6 +141,7 @@ void FlagSet::StringList(std::string name, std::vector<std::string>* target, std
   f.help = std::move(help);
   f.default_text = absl::StrJoin(*target, ",");
   // The first occurrence replaces the default; later ones append.
+  f.is_list = true;
   auto replaced = std::make_shared<bool>(false);
   f.assign = [target, replaced](absl::string_view v) {
     if (!*replaced) {
@@ -144,6 +153,8 @@ void FlagSet::StringList(std::string name, std::vector<std::string>* target, std
     }
     return absl::OkStatus();
   };
+  f.current = [target] { return *target; };
+  f.restart = [replaced] { *replaced = false; };
   Add(std::move(f));
 }
 
@@ -153,7 +164,121 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
   return Parse(args);
 }
 
+void FlagSet::ConfigFile(std::string name, std::string help) {
+  Flag f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.is_config_file = true;
+  // Parse() finds and reads the file before everything else (and records
+  // its path); the flag's own assignment has nothing left to do. Nothing
+  // here refers to the FlagSet, so a FlagSet stays safe to move.
+  f.assign = [](absl::string_view) { return absl::OkStatus(); };
+  f.current = [] { return std::vector<std::string>{}; };
+  Add(std::move(f));
+}
+
+void FlagSet::CommandLineOnly(absl::string_view name) {
+  if (Flag* f = Find(name)) f->command_line_only = true;
+}
+
+absl::Status FlagSet::ParseConfigFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read the configuration file: ", text.status().message()));
+  }
+  return ParseConfig(*text, path);
+}
+
+absl::Status FlagSet::ParseConfig(absl::string_view text, absl::string_view source) {
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);  // also drops the \r of CRLF files
+    if (line.empty() || line[0] == '#') continue;
+    auto error = [&](absl::string_view message) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", line_number, ": ", message));
+    };
+    absl::string_view name = line;
+    absl::string_view value;
+    const size_t eq = line.find('=');
+    const bool has_value = eq != absl::string_view::npos;
+    if (has_value) {
+      name = absl::StripTrailingAsciiWhitespace(line.substr(0, eq));
+      value = absl::StripLeadingAsciiWhitespace(line.substr(eq + 1));
+      // Quotes keep surrounding spaces or a leading '#'.
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    }
+    absl::ConsumePrefix(&name, "--");
+    if (name.empty()) return error("expected `name = value`");
+    Flag* flag = Find(name);
+    if (flag == nullptr) {
+      return error(absl::StrCat("unknown option \"", name, "\" for hisbridge ", command_, " (see hisbridge ",
+                                command_, " --help)"));
+    }
+    if (flag->is_config_file || flag->command_line_only) {
+      return error(absl::StrCat("\"", name, "\" cannot be set inside a configuration file, only on the command line"));
+    }
+    if (!has_value) {
+      if (!flag->is_bool) return error(absl::StrCat("option \"", name, "\" needs a value: ", name, " = ..."));
+      value = "true";
+    }
+    if (flag->from_file && !flag->is_list) {
+      return error(absl::StrCat("option \"", name, "\" given twice (first at line ", flag->file_line, ")"));
+    }
+    absl::Status status = flag->assign(value);
+    if (!status.ok()) return error(status.message());
+    flag->set = true;
+    flag->from_file = true;
+    flag->file_line = line_number;
+  }
+  return absl::OkStatus();
+}
+
+std::string FlagSet::EffectiveConfig() const {
+  std::string out;
+  for (const Flag& f : flags_) {
+    if (f.is_config_file || f.command_line_only) continue;
+    std::vector<std::string> values = f.current();
+    if (values.empty()) values.emplace_back();
+    for (const std::string& v : values) {
+      const bool quote = !v.empty() && (v != absl::StripAsciiWhitespace(v) || v[0] == '"' || v[0] == '#');
+      absl::StrAppend(&out, f.name, " =", v.empty() ? "" : " ", quote ? "\"" : "", v, quote ? "\"" : "", "\n");
+    }
+  }
+  return out;
+}
+
 absl::Status FlagSet::Parse(const std::vector<std::string>& args) {
+  // The configuration file comes first so that the command line overrides
+  // it; it is not read at all when help is asked for.
+  std::string config_file;
+  bool config_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help") {
+      config_given = false;
+      break;
+    }
+    for (const Flag& f : flags_) {
+      if (!f.is_config_file) continue;
+      const std::string spelled = absl::StrCat("--", f.name);
+      if (arg == spelled) {
+        if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("flag ", spelled, " needs a value"));
+        config_file = args[i + 1];
+        config_given = true;
+      } else if (absl::StartsWith(arg, absl::StrCat(spelled, "="))) {
+        config_file = std::string(arg.substr(spelled.size() + 1));
+        config_given = true;
+      }
+    }
+  }
+  if (config_given) {
+    if (config_file.empty()) return absl::InvalidArgumentError("the configuration file name is empty");
+    config_path_ = config_file;
+    HB_RETURN_IF_ERROR(ParseConfigFile(config_file));
+  }
+
   bool flags_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
     absl::string_view arg = args[i];
@@ -205,6 +330,11 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args) {
         }
         value = args[++i];
       }
+    }
+    if (flag->from_file) {
+      // The command line overrides the file: a list starts over.
+      if (flag->restart) flag->restart();
+      flag->from_file = false;
     }
     absl::Status status = flag->assign(value);
     if (!status.ok()) return status;

@@ -5,6 +5,13 @@
 // with their defaults. Accepted spellings: `--name=value`, `--name value`,
 // `--flag` / `--no-flag` for booleans, and `--` to end flags.
 //
+// A command may also read its options from a configuration file
+// (ConfigFile()): `hisbridge serve --config /etc/hisbridge/hisbridge.conf`.
+// The file uses the flags' own names, one `name = value` per line, `#` at
+// the start of a line for comments; flags given on the command line
+// override the file. EffectiveConfig() prints the options in that syntax,
+// so a printed configuration can be read back unchanged.
+//
 //   FlagSet flags("link", "Link a JSON Lines file in batch.");
 //   flags.String("input", &opts.input, "JSON Lines file to link", /*required=*/true);
 //   flags.Int("threads", &opts.threads, "worker threads");
@@ -40,6 +47,30 @@ class FlagSet {
   // Comma-separated list; may also be repeated.
   void StringList(std::string name, std::vector<std::string>* target, std::string help);
 
+  // Registers `--<name> FILE`: options are read from FILE before the
+  // command line is applied, and command-line flags override them (a list
+  // flag given on the command line replaces the file's items). File syntax:
+  //   # a comment (only whole lines; values may contain '#')
+  //   name = value          surrounding spaces are trimmed; "..." keeps them
+  //   kafka-property = a=b  list flags: one line per item, or comma-separated
+  //   verbose               a boolean without a value means true
+  // An unknown name, a bad value or a non-list option given twice is
+  // INVALID_ARGUMENT naming the file, the line and the option.
+  void ConfigFile(std::string name, std::string help);
+
+  // Marks a flag as command-line only: refused in a configuration file and
+  // left out of EffectiveConfig() (e.g. --dry-run).
+  void CommandLineOnly(absl::string_view name);
+
+  // Applies configuration text as a --config file would; `source` names it
+  // in errors ("source:line: ..."). Parse() calls it for the --config file.
+  absl::Status ParseConfig(absl::string_view text, absl::string_view source);
+  absl::Status ParseConfigFile(const std::string& path);
+
+  // Every flag (except --help and the configuration-file flag) with its
+  // current value, in configuration-file syntax, in declaration order.
+  std::string EffectiveConfig() const;
+
   // Free text printed after the flag list in --help (examples, notes).
   void SetEpilog(std::string epilog) { epilog_ = std::move(epilog); }
   // Whether positional arguments are allowed and how they are described.
@@ -53,8 +84,11 @@ class FlagSet {
 
   bool help_requested() const { return help_requested_; }
   const std::vector<std::string>& positional() const { return positional_; }
-  // True when the flag appeared on the command line.
+  // True when the flag appeared on the command line or in the
+  // configuration file.
   bool WasSet(absl::string_view name) const;
+  // The configuration file given with the ConfigFile() flag ("" if none).
+  const std::string& config_path() const { return config_path_; }
   std::string Usage() const;
 
  private:
@@ -63,9 +97,21 @@ class FlagSet {
     std::string help;
     std::string default_text;
     bool is_bool = false;
+    bool is_list = false;
+    bool is_config_file = false;
+    bool command_line_only = false;
     bool required = false;
     bool set = false;
+    // Set from the configuration file; the command line may override.
+    bool from_file = false;
+    // Line of the file that set it (for "given twice" errors).
+    int file_line = 0;
     std::function<absl::Status(absl::string_view)> assign;
+    // The current value(s) as configuration-file values (one per line).
+    std::function<std::vector<std::string>()> current;
+    // Makes the next assign() replace the value instead of adding to it
+    // (lists: the command line replaces what the file gave).
+    std::function<void()> restart;
   };
   Flag* Find(absl::string_view name);
   void Add(Flag flag);
@@ -76,6 +122,7 @@ class FlagSet {
   std::string positional_help_;
   std::vector<Flag> flags_;
   std::vector<std::string> positional_;
+  std::string config_path_;
   bool help_requested_ = false;
 };
 

@@ -249,7 +249,8 @@ void Reset(NormalizedAddress* a) {
   for (std::string* s :
        {&a->text, &a->province, &a->prefecture, &a->county, &a->township, &a->village, &a->group,
         &a->detail, &a->province_code, &a->prefecture_code, &a->county_code, &a->township_code,
-        &a->village_code, &a->address_code, &a->county_key, &a->township_key, &a->village_key}) {
+        &a->village_code, &a->address_code, &a->village_name, &a->county_key, &a->township_key,
+        &a->village_key}) {
     s->clear();
   }
   a->issues = 0;
@@ -446,6 +447,25 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
       village = m.region;
       SetCodesFrom(*village, out);
     }
+  } else if (county != nullptr && out->township.empty()) {
+    // "大坪村11组": clinics often write only the village. A village name
+    // that exists in exactly one township of the county names it; the
+    // same name in two townships stays unresolved rather than guessed.
+    TableMatch unique;
+    bool ambiguous = false;
+    const size_t begin = IndexOf(county) + 1;
+    const size_t end = kRegionSubtreeEnd[IndexOf(county)];
+    for (size_t i = begin; i < end; i = kRegionSubtreeEnd[i]) {
+      const TableMatch m = MatchChild(rest, kRegions[i], kVillageSuffixes);
+      if (m.region == nullptr || m.bytes < unique.bytes) continue;
+      ambiguous = m.bytes == unique.bytes;
+      unique = m;
+    }
+    if (unique.region != nullptr && !ambiguous) {
+      take(unique.bytes, &out->village);
+      village = unique.region;
+      SetCodesFrom(*village, out);
+    }
   }
   if (village == nullptr) {
     if (const size_t n = MatchBySuffix(rest, kVillageSuffixes, 6, 1)) {
@@ -508,6 +528,17 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
   } else if (!out->township.empty()) {
     out->township_key =
         absl::StrCat(out->county_key, ":", StripSuffix(out->township, kTownshipSuffixes));
+  }
+  if (village != nullptr) {
+    out->village_name.assign(village->short_name.data(), village->short_name.size());
+  } else if (!out->village.empty()) {
+    const absl::string_view v = StripSuffix(out->village, {"村民委员会", "居民委员会", "村委会", "居委会"});
+    out->village_name = std::string(StripSuffix(v, kVillageSuffixes));
+  }
+  if (out->village_name.empty() && !out->village_code.empty()) {
+    if (const Region* r = FindRegion(out->village_code)) {
+      out->village_name.assign(r->short_name.data(), r->short_name.size());
+    }
   }
   if (!out->village_code.empty()) {
     out->village_key = out->village_code;

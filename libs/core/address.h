@@ -57,6 +57,11 @@ struct NormalizedAddress {
   // address_code as given, when it is 12 digits.
   std::string address_code;
 
+  // The village's name without its administrative suffix ("遇龙" of
+  // 遇龙村委会), from the region table when resolved; empty when no village.
+  // Lets a resolved village be compared with one the text named only.
+  std::string village_name;
+
   // Comparison keys; empty when the level is unknown.
   std::string county_key;
   std::string township_key;

@@ -12,6 +12,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
@@ -53,6 +54,7 @@ struct KvStore::Impl {
   std::vector<std::string> names;
   rocksdb::WriteOptions write_options;
   std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::Statistics> statistics;
 
   ~Impl() {
     for (rocksdb::ColumnFamilyHandle* h : handles) {
@@ -104,6 +106,11 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, 
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
   db_options.max_total_wal_size = 256 << 20;
+  // Tickers only (no histograms or timers): cheap, and enough for the
+  // stall counters the metrics report.
+  impl->statistics = rocksdb::CreateDBStatistics();
+  impl->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db_options.statistics = impl->statistics;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   impl->names.push_back(rocksdb::kDefaultColumnFamilyName);
@@ -190,13 +197,24 @@ KvStore::Stats KvStore::GetStats() const {
     if (impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &value)) stats.sst_bytes += value;
     if (impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) stats.memtable_bytes += value;
     if (impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kEstimateNumKeys, &value)) stats.estimated_keys += value;
+    if (impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &value)) {
+      stats.pending_compaction_bytes += value;
+    }
+    std::map<std::string, std::string> cf_stats;
+    if (impl_->db->GetMapProperty(h, rocksdb::DB::Properties::kCFStats, &cf_stats)) {
+      auto count = [&cf_stats](const char* key) -> uint64_t {
+        auto it = cf_stats.find(key);
+        return it == cf_stats.end() ? 0 : std::strtoull(it->second.c_str(), nullptr, 10);
+      };
+      stats.write_slowdowns += count("io_stalls.total_slowdown");
+      stats.write_stops += count("io_stalls.total_stop");
+    }
   }
   if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &value)) stats.write_stopped = value != 0;
-  std::map<std::string, std::string> cf_stats;
-  if (impl_->db->GetMapProperty(rocksdb::DB::Properties::kCFStats, &cf_stats)) {
-    auto it = cf_stats.find("io_stalls.total_stop");
-    if (it != cf_stats.end()) stats.stall_micros = std::strtoull(it->second.c_str(), nullptr, 10);
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &value)) {
+    stats.delayed_write_rate = value;
   }
+  if (impl_->statistics != nullptr) stats.stall_micros = impl_->statistics->getTickerCount(rocksdb::STALL_MICROS);
   return stats;
 }
 

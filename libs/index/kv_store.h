@@ -102,8 +102,19 @@ class KvStore {
     uint64_t sst_bytes = 0;
     uint64_t memtable_bytes = 0;
     uint64_t estimated_keys = 0;
+    // Time writers spent delayed or stopped since the store was opened
+    // (the STALL_MICROS ticker).
     uint64_t stall_micros = 0;
     bool write_stopped = false;
+    // Current write rate limit while writes are delayed (0 when they are
+    // not): rocksdb.actual-delayed-write-rate.
+    uint64_t delayed_write_rate = 0;
+    // Bytes compaction still has to rewrite (all families).
+    uint64_t pending_compaction_bytes = 0;
+    // Times writes were slowed down or stopped since the store was opened,
+    // summed over the families' io_stalls.total_slowdown / total_stop.
+    uint64_t write_slowdowns = 0;
+    uint64_t write_stops = 0;
   };
   Stats GetStats() const;
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/base/file_util.h"
@@ -85,6 +86,27 @@ TEST_F(KvStoreTest, CheckpointIsAnOpenableCopy) {
   ASSERT_TRUE(store->Write(&later).ok());
   auto copy = Open(dir_ + "/copy");
   EXPECT_EQ(copy->Get(copy->Family("a"), "k").value().value_or(""), "before");
+}
+
+TEST_F(KvStoreTest, StatsReportSizeAndNoStallsOnAnIdleStore) {
+  auto store = Open(dir_ + "/db");
+  const int family = store->Family("a");
+  ASSERT_GE(family, 0);
+  KvStore::Stats empty = store->GetStats();
+  EXPECT_EQ(empty.sst_bytes, 0u);
+  WriteBatch batch = store->NewBatch();
+  for (int i = 0; i < 1000; ++i) batch.Put(family, absl::StrCat("key", i), std::string(100, 'v'));
+  ASSERT_TRUE(store->Write(&batch).ok());
+  EXPECT_GT(store->GetStats().memtable_bytes, 0u);
+  ASSERT_TRUE(store->Flush().ok());
+  const KvStore::Stats stats = store->GetStats();
+  EXPECT_GT(stats.sst_bytes, 0u);
+  EXPECT_GT(stats.estimated_keys, 0u);
+  EXPECT_FALSE(stats.write_stopped);
+  EXPECT_EQ(stats.delayed_write_rate, 0u);
+  EXPECT_EQ(stats.stall_micros, 0u);
+  EXPECT_EQ(stats.write_stops, 0u);
+  EXPECT_EQ(stats.write_slowdowns, 0u);
 }
 
 TEST(KeyEncoding, Uint64SortsNumerically) {

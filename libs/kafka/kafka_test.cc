@@ -13,6 +13,7 @@
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/kafka/producer.h"
+#include "libs/kafka/watermark_monitor.h"
 
 namespace hisbridge::kafka {
 namespace {
@@ -177,6 +178,30 @@ TEST_F(KafkaTest, ProducerRidesOutABrokerOutage) {
   ASSERT_TRUE(delivered.WaitForNotificationWithTimeout(absl::Seconds(20)));
   EXPECT_TRUE(result.status.ok()) << result.status;
   EXPECT_EQ(result.offset, 0);
+}
+
+TEST_F(KafkaTest, WatermarkMonitorReportsEveryPartition) {
+  auto producer = Producer::Create(config_);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  auto deliveries = ProduceAll(producer->get(), "events", 40, "county-");
+  std::map<int32_t, int64_t> expected_high;
+  for (const Delivery& d : deliveries) expected_high[d.partition] = std::max(expected_high[d.partition], d.offset + 1);
+
+  // A long interval: the test drives the refreshes itself.
+  auto monitor = WatermarkMonitor::Start(config_, {"events", "small"}, absl::Hours(1));
+  ASSERT_TRUE(monitor.ok()) << monitor.status();
+  ASSERT_TRUE((*monitor)->RefreshNow().ok());
+  const WatermarkSnapshot latest = (*monitor)->Latest();
+  ASSERT_EQ(latest.count("events"), 1u);
+  ASSERT_EQ(latest.at("events").size(), 3u);
+  for (const auto& [p, marks] : latest.at("events")) {
+    EXPECT_EQ(marks.low, 0);
+    EXPECT_EQ(marks.high, expected_high[p]) << "partition " << p;
+  }
+  ASSERT_EQ(latest.count("small"), 1u);
+  EXPECT_EQ(latest.at("small").at(0).high, 0);
+  EXPECT_NE((*monitor)->last_refresh(), absl::InfinitePast());
+  (*monitor)->Stop();
 }
 
 }  // namespace

@@ -127,6 +127,12 @@ absl::Status BatchLinker::WriteLinks(const std::string& path) const {
   return absl::OkStatus();
 }
 
+std::vector<const RegionState*> BatchLinker::Regions() const {
+  std::vector<const RegionState*> out;
+  for (const auto& [region, state] : regions_) out.push_back(state.get());
+  return out;
+}
+
 BatchLinkStats BatchLinker::Stats() const {
   BatchLinkStats stats = stats_;
   stats.live_records = 0;

@@ -61,6 +61,9 @@ class BatchLinker {
 
   BatchLinkStats Stats() const;
 
+  // The linked regions (for diagnostics and training).
+  std::vector<const RegionState*> Regions() const;
+
  private:
   RegionState* RegionFor(const std::string& region);
 

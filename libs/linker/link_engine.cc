@@ -26,11 +26,19 @@ const absl::TimeZone& ChinaTime() {
   return *tz;
 }
 
+// How much stronger (log2 likelihood ratio) the best of several strong
+// candidates must be to be taken as the record's own: 2^8 = 256 times.
+constexpr double kClearMargin = 8.0;
+
 struct PatientScore {
   std::string patient_id;
   double score = match::kCertainNonMatchScore;
   RecordHandle best_member = 0;
   bool same_resident_id = false;
+  // Some member agrees on an identifier of one person.
+  bool identifier_agrees = false;
+  // Some member has exactly the record's name.
+  bool names_identical = false;
 };
 
 }  // namespace
@@ -76,6 +84,8 @@ class LinkEngine::Application {
   std::vector<PatientScore> ScoreCandidates(RecordHandle h);
   // Decides where the record belongs and moves it there.
   void Link(RecordHandle h);
+  // Links the record automatically to `target`.
+  void LinkTo(RecordHandle h, const PatientScore& target);
   // Moves the record into `patient_id` ("" = out of any patient).
   void MoveTo(RecordHandle h, const std::string& patient_id, LinkInfo link);
   PatientState& NewPatientFor(RecordHandle h);
@@ -169,6 +179,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
     ps.patient_id = pid;
     bool excluded = false;
     bool any_member = false;
+    bool facility_conflict = false;
     for (RecordHandle mh : patient->members) {
       if (mh == h) continue;
       any_member = true;
@@ -181,13 +192,28 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
         break;
       }
       if ((m.placeholder_name || other.placeholder_name) && !s.same_resident_id) continue;
+      // The record's own facility already has another record in this
+      // patient under a different name: the facility itself took them for
+      // two people (twins registered together), and one clinic rarely
+      // registers one person twice under two spellings.
+      static const bool no_facility_rule = getenv("HB_NOFAC") != nullptr;
+      if (!no_facility_rule && !s.identifier_agrees && !s.names_identical && Rec(mh).facility_id() == Rec(h).facility_id()) {
+        facility_conflict = true;
+      }
       if (s.score > ps.score) {
         ps.score = s.score;
         ps.best_member = mh;
       }
       ps.same_resident_id |= s.same_resident_id;
+      ps.identifier_agrees |= s.identifier_agrees;
+      ps.names_identical |= s.names_identical;
     }
     if (excluded || !any_member) continue;
+    const double upper = matcher_.thresholds().upper;
+    if (facility_conflict && !ps.identifier_agrees && ps.score >= upper) {
+      ps.score = upper - 1e-3;
+      ++counters_.facility_conflicts;
+    }
     scores.push_back(ps);
   }
   std::sort(scores.begin(), scores.end(), [](const PatientScore& a, const PatientScore& b) {
@@ -301,20 +327,27 @@ void LinkEngine::Application::Link(RecordHandle h) {
       Touch(current);
       return;
     }
-    LinkInfo link = MakeLink(
-        target.same_resident_id ? hisbridge::v1::LINK_METHOD_RESIDENT_ID : hisbridge::v1::LINK_METHOD_SCORE,
-        target.score);
-    if (engine_.options_.keep_history) {
-      *link.mutable_explanation() = matcher_.Explain(r.match, Rec(target.best_member).match, state_.frequencies());
-    }
-    if (current.empty()) ++counters_.auto_links;
-    else ++counters_.relinks;
-    MoveTo(h, target.patient_id, std::move(link));
+    LinkTo(h, target);
     return;
   }
   if (above.size() >= 2) {
     // Strong evidence for two patients: they may be duplicates of one
-    // person. A steward decides; the record never joins one silently.
+    // person, and a steward decides. The record joins neither, unless one
+    // of them is clearly the record's own: it agrees on an identifier or
+    // on the exact name where the other only comes close (a homophone,
+    // likely a twin), and it scores far higher. Even then the possible
+    // duplicate pair goes to review.
+    const PatientScore& best = above[0];
+    const PatientScore& second = above[1];
+    const bool clear_best = (best.identifier_agrees && !second.identifier_agrees) ||
+                            (best.names_identical && !second.names_identical && !second.identifier_agrees);
+    if (clear_best && best.score - second.score >= kClearMargin && best.patient_id != current) {
+      LinkTo(h, best);
+      ++counters_.clear_best_links;
+      OpenReview(h, above, "matches_several_patients");
+      return;
+    }
+    ++counters_.reviews_several_patients;
     if (current_in(above)) {
       Touch(current);
     } else {
@@ -334,6 +367,22 @@ void LinkEngine::Application::Link(RecordHandle h) {
   } else {
     CloseReviewIfOpen(h, "no longer has candidates");
   }
+}
+
+void LinkEngine::Application::LinkTo(RecordHandle h, const PatientScore& target) {
+  RecordState& r = Rec(h);
+  LinkInfo link = MakeLink(
+      target.same_resident_id ? hisbridge::v1::LINK_METHOD_RESIDENT_ID : hisbridge::v1::LINK_METHOD_SCORE,
+      target.score);
+  if (engine_.options_.keep_history) {
+    *link.mutable_explanation() = matcher_.Explain(r.match, Rec(target.best_member).match, state_.frequencies());
+  }
+  if (r.patient_id().empty()) {
+    ++counters_.auto_links;
+  } else {
+    ++counters_.relinks;
+  }
+  MoveTo(h, target.patient_id, std::move(link));
 }
 
 void LinkEngine::Application::OpenReview(RecordHandle h, const std::vector<PatientScore>& candidates,

@@ -67,6 +67,13 @@ struct EngineCounters {
   int64_t new_patients = 0;
   int64_t auto_links = 0;
   int64_t review_items = 0;
+  // Reviews opened because a record matched several patients strongly, and
+  // links made to the clearly best of several.
+  int64_t reviews_several_patients = 0;
+  int64_t clear_best_links = 0;
+  // Candidate patients held below the upper threshold because the record's
+  // own facility has another record in them under a different name.
+  int64_t facility_conflicts = 0;
   int64_t relinks = 0;
   int64_t deletes = 0;
   int64_t facility_merges = 0;

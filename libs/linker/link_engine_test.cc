@@ -50,6 +50,7 @@ class FakeMatcher : public match::Matcher {
     const std::string& nb = b.name.han;
     auto it = scores.find({std::min(na, nb), std::max(na, nb)});
     s.score = it == scores.end() ? -5 : it->second;
+    s.names_identical = na == nb;
     return s;
   }
   hisbridge::v1::Explanation Explain(const match::MatchRecord& a, const match::MatchRecord& b,
@@ -178,16 +179,16 @@ TEST_F(LinkEngineTest, ScoreDecisions) {
   matcher.Set("张三", "张三丰", 12);  // strong
   matcher.Set("张三", "张叁", 6);     // between thresholds
   LinkEngine engine(&matcher, &facilities_);
-  Apply(engine, Patient("F", "1", "张三"));
-  Apply(engine, Patient("F", "2", "张三丰"));
-  Apply(engine, Patient("F", "3", "张叁"));
-  EXPECT_EQ(PatientOf("F", "2"), PatientOf("F", "1"));
-  EXPECT_EQ(PatientOf("F", "3"), "450321-P0000002");
-  const RecordState& r3 = state_.record(*state_.FindHandle("F", "3"));
+  Apply(engine, Patient("F1", "1", "张三"));
+  Apply(engine, Patient("F2", "2", "张三丰"));
+  Apply(engine, Patient("F3", "3", "张叁"));
+  EXPECT_EQ(PatientOf("F2", "2"), PatientOf("F1", "1"));
+  EXPECT_EQ(PatientOf("F3", "3"), "450321-P0000002");
+  const RecordState& r3 = state_.record(*state_.FindHandle("F3", "3"));
   EXPECT_FALSE(r3.stored.open_review_id().empty());
   ASSERT_EQ(changes_.For(&state_).review_items.size(), 1u);
   EXPECT_EQ(changes_.For(&state_).review_items[0].reason(), "between_thresholds");
-  EXPECT_EQ(changes_.For(&state_).review_items[0].candidates(0).patient_id(), PatientOf("F", "1"));
+  EXPECT_EQ(changes_.For(&state_).review_items[0].candidates(0).patient_id(), PatientOf("F1", "1"));
 }
 
 TEST_F(LinkEngineTest, RecordMatchingTwoPatientsGoesToReview) {
@@ -195,15 +196,49 @@ TEST_F(LinkEngineTest, RecordMatchingTwoPatientsGoesToReview) {
   matcher.Set("甲", "乙", 12);
   matcher.Set("甲", "丙", 12);
   LinkEngine engine(&matcher, &facilities_);
-  Apply(engine, Patient("F", "B", "乙"));
-  Apply(engine, Patient("F", "C", "丙"));  // 乙 and 丙 do not match each other
-  ASSERT_NE(PatientOf("F", "B"), PatientOf("F", "C"));
-  Apply(engine, Patient("F", "A", "甲"));
-  EXPECT_NE(PatientOf("F", "A"), PatientOf("F", "B"));
-  EXPECT_NE(PatientOf("F", "A"), PatientOf("F", "C"));
+  Apply(engine, Patient("F1", "B", "乙"));
+  Apply(engine, Patient("F2", "C", "丙"));  // 乙 and 丙 do not match each other
+  ASSERT_NE(PatientOf("F1", "B"), PatientOf("F2", "C"));
+  Apply(engine, Patient("F3", "A", "甲"));
+  EXPECT_NE(PatientOf("F3", "A"), PatientOf("F1", "B"));
+  EXPECT_NE(PatientOf("F3", "A"), PatientOf("F2", "C"));
   ASSERT_EQ(changes_.For(&state_).review_items.size(), 1u);
   EXPECT_EQ(changes_.For(&state_).review_items[0].reason(), "matches_several_patients");
   EXPECT_EQ(changes_.For(&state_).review_items[0].candidates_size(), 2);
+}
+
+TEST_F(LinkEngineTest, ClearlyOwnPatientAmongSeveralIsJoinedAndTheOtherReviewed) {
+  // Twins 杨可紫 and 杨可子 have patients of their own; another record of
+  // 杨可子 matches her exactly and her sister only through a homophone.
+  FakeMatcher matcher;
+  matcher.Set("杨可子", "杨可子", 30);
+  matcher.Set("杨可子", "杨可紫", 15);
+  LinkEngine engine(&matcher, &facilities_);
+  Apply(engine, Patient("WS-1", "A", "杨可紫"));
+  Apply(engine, Patient("WS-1", "B", "杨可子"));  // the same clinic: two people
+  ASSERT_NE(PatientOf("WS-1", "A"), PatientOf("WS-1", "B"));
+  Apply(engine, Patient("F3", "C", "杨可子"));
+  EXPECT_EQ(PatientOf("F3", "C"), PatientOf("WS-1", "B"));
+  ASSERT_FALSE(changes_.For(&state_).review_items.empty());
+  EXPECT_EQ(changes_.For(&state_).review_items.back().reason(), "matches_several_patients");
+}
+
+TEST_F(LinkEngineTest, OneFacilitysTwoRecordsWithDifferentNamesNeedAnIdentifier) {
+  // A township centre registered twins 杨可紫 and 杨可子 the same day: its
+  // two records say they are two people, however strong the similarity.
+  FakeMatcher matcher;
+  matcher.Set("杨可子", "杨可紫", 25);
+  LinkEngine engine(&matcher, &facilities_);
+  Apply(engine, Patient("WS-1", "A", "杨可紫"));
+  Apply(engine, Patient("WS-1", "B", "杨可子"));
+  EXPECT_NE(PatientOf("WS-1", "A"), PatientOf("WS-1", "B"));
+  ASSERT_EQ(changes_.For(&state_).review_items.size(), 1u);
+  EXPECT_EQ(changes_.For(&state_).review_items[0].reason(), "between_thresholds");
+  // The same facility's duplicate registration under the same name links.
+  matcher.Set("王芳", "王芳", 25);
+  Apply(engine, Patient("WS-1", "C", "王芳"));
+  Apply(engine, Patient("WS-1", "D", "王芳"));
+  EXPECT_EQ(PatientOf("WS-1", "C"), PatientOf("WS-1", "D"));
 }
 
 TEST_F(LinkEngineTest, PlaceholdersNeverLinkWithoutTheSameId) {
@@ -223,7 +258,7 @@ TEST_F(LinkEngineTest, OneForbiddenMemberExcludesThePatient) {
   matcher.Set("王芳", "王芳", 15);
   LinkEngine engine(&matcher, &facilities_);
   Apply(engine, Patient("F", "1", "王芳", "450321198503021232"));
-  Apply(engine, Patient("F", "2", "王芳", ""));  // links to 1 on name
+  Apply(engine, Patient("F", "2", "王芳", ""));  // links to 1 on name (a duplicate registration)
   ASSERT_EQ(PatientOf("F", "2"), PatientOf("F", "1"));
   // The twin has a different valid id: must not join, although her name
   // matches member 2 strongly.

@@ -267,13 +267,24 @@ level::Phone ComparePhone(const MatchRecord& a, const MatchRecord& b) {
 
 level::Address CompareAddress(const MatchRecord& a, const MatchRecord& b) {
   const auto both = [](const std::string& x, const std::string& y) { return !x.empty() && !y.empty(); };
+  const auto compatible = [&](const std::string& x, const std::string& y) { return !both(x, y) || x == y; };
   if (both(a.village_key, b.village_key) && a.village_key == b.village_key) return level::kAddressVillage;
-  if (both(a.township_key, b.township_key) && a.township_key == b.township_key) return level::kAddressTownship;
-  if (both(a.county_key, b.county_key) && a.county_key == b.county_key) return level::kAddressCounty;
-  if (both(a.village_key, b.village_key) || both(a.township_key, b.township_key) ||
-      both(a.county_key, b.county_key)) {
-    return level::kAddressDifferent;
+  // One clinic resolved the village to its code, the other wrote only
+  // "大坪村": the same name in a compatible county and township is the
+  // same village.
+  if (both(a.village_name, b.village_name) && a.village_name == b.village_name &&
+      compatible(a.county_key, b.county_key) && compatible(a.township_key, b.township_key)) {
+    return level::kAddressVillage;
   }
+  if (both(a.township_key, b.township_key) && a.township_key == b.township_key) return level::kAddressTownship;
+  if (both(a.county_key, b.county_key) && a.county_key == b.county_key) {
+    // Villages known on both sides only as names that differ, or resolved
+    // codes that differ, are different villages of the county; otherwise
+    // the county is all that is known to agree.
+    return level::kAddressCounty;
+  }
+  if (both(a.county_key, b.county_key) || both(a.township_key, b.township_key)) return level::kAddressDifferent;
+  if (both(a.village_name, b.village_name)) return level::kAddressDifferent;
   return level::kAddressMissing;
 }
 

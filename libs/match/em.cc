@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -128,7 +129,9 @@ EmResult RunEm(const std::vector<PatternCount>& patterns, const LevelTable& u, c
     for (size_t f = 0; f < kFieldCount; ++f) {
       if (!options.free_fields[f]) continue;
       const double levels = static_cast<double>(next[f].size());
-      for (double& v : next[f]) v = (v + kFloor) / (std::max(matches, kFloor) + levels * kFloor);
+      for (size_t l = 0; l < next[f].size(); ++l) next[f][l] += options.prior_matches * initial_m[f][l];
+      const double total_m = matches + options.prior_matches;
+      for (double& v : next[f]) v = (v + kFloor) / (std::max(total_m, kFloor) + levels * kFloor);
       for (size_t l = 0; l < next[f].size(); ++l) moved = std::max(moved, std::abs(next[f][l] - result.m[f][l]));
     }
     const double lambda = std::min(1 - 1e-12, std::max(1e-12, matches / total));
@@ -157,63 +160,124 @@ absl::StatusOr<FsModel> Train(const std::vector<MatchRecord>& records, const FsM
   }
 
   // u from random pairs.
-  LevelTable u(kFieldCount);
-  for (size_t f = 0; f < kFieldCount; ++f) u[f].assign(LevelCount(static_cast<Field>(f)), 0.0);
   SplitMix rng(options.seed);
   const int64_t n = static_cast<int64_t>(records.size());
   const int64_t wanted = std::min<int64_t>(options.random_pairs, n * (n - 1) / 2);
+  absl::flat_hash_map<ComparisonVector, int64_t> random_counts;
   for (int64_t i = 0; i < wanted; ++i) {
     const uint64_t a = rng.Below(static_cast<uint64_t>(n));
     uint64_t b = rng.Below(static_cast<uint64_t>(n - 1));
     if (b >= a) ++b;
-    const ComparisonVector v = Compare(records[a], records[b]);
-    for (size_t f = 0; f < kFieldCount; ++f) u[f][v.levels[f]] += 1;
+    ++random_counts[Compare(records[a], records[b])];
   }
   r.random_pairs = wanted;
-  for (size_t f = 0; f < kFieldCount; ++f) {
-    // Add-one smoothing: a level never seen among random pairs still gets
-    // an honest upper bound on its probability rather than zero.
-    const double levels = static_cast<double>(u[f].size());
-    for (double& v : u[f]) v = (v + 1) / (static_cast<double>(wanted) + levels);
-  }
+  const std::vector<PatternCount> random_patterns = ToPatterns(random_counts);
+  LevelTable u_first;
+  // u from the random patterns, each weighted by its probability of being
+  // two different people (all of it on the first pass).
+  const auto count_u = [&](const LevelTable* m, double lambda_all) {
+    LevelTable u(kFieldCount);
+    for (size_t f = 0; f < kFieldCount; ++f) u[f].assign(LevelCount(static_cast<Field>(f)), 0.0);
+    double total = 0;
+    for (const PatternCount& p : random_patterns) {
+      double weight = static_cast<double>(p.count);
+      if (m != nullptr) {
+        double lm = std::log(lambda_all), lu = std::log(1 - lambda_all);
+        for (size_t f = 0; f < kFieldCount; ++f) {
+          lm += std::log(std::max(kFloor, (*m)[f][p.levels.levels[f]]));
+          lu += std::log(std::max(kFloor, u_first[f][p.levels.levels[f]]));
+        }
+        const double d = lu - lm;
+        weight *= d > 700 ? 1.0 : 1.0 - 1.0 / (1.0 + std::exp(d));
+      }
+      total += weight;
+      for (size_t f = 0; f < kFieldCount; ++f) u[f][p.levels.levels[f]] += weight;
+    }
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      // Add-one smoothing: a level never seen among random pairs still
+      // gets an honest upper bound on its probability rather than zero.
+      const double levels = static_cast<double>(u[f].size());
+      for (double& v : u[f]) v = (v + 1) / (total + levels);
+    }
+    return u;
+  };
+  u_first = count_u(nullptr, 0);
+  LevelTable u = u_first;
 
-  // m by EM, one session per blocking kind.
+  // m by EM, one session per blocking kind; the sessions' patterns do not
+  // depend on u or m, so they are counted once.
   const LevelTable initial_m = FromModel(start, /*use_m=*/true);
   struct SessionSpec {
     const char* kind;
     std::vector<Field> fixed;  // fields the blocking key involves
+    // Only pairs without a resident id on one side or both: the birth
+    // dates of pairs that carry ids are mostly the ids' own dates, so they
+    // would teach the dates' agreement where the id already speaks, not
+    // where the date matters.
+    bool without_ids = false;
+    // Fields whose m comes from this session alone.
+    std::vector<Field> sole_source;
   };
   const SessionSpec specs[] = {
-      {"ds", {Field::kBirthDate, Field::kSex}},
-      {"nv", {Field::kName, Field::kAddress}},
-      {"id", {Field::kResidentId, Field::kBirthDate, Field::kSex}},
+      {"ds", {Field::kBirthDate, Field::kSex}, false, {}},
+      {"nv", {Field::kName, Field::kAddress}, false, {}},
+      {"id", {Field::kResidentId, Field::kBirthDate, Field::kSex}, false, {}},
+      {"nv", {Field::kName, Field::kAddress, Field::kResidentId}, true, {Field::kBirthDate}},
   };
-  LevelTable m_sum(kFieldCount);
-  std::vector<double> weight_sum(kFieldCount, 0.0);
-  for (size_t f = 0; f < kFieldCount; ++f) m_sum[f].assign(LevelCount(static_cast<Field>(f)), 0.0);
+  std::vector<std::vector<PatternCount>> session_patterns;
+  std::vector<int64_t> session_pairs;
   for (const SessionSpec& spec : specs) {
     int64_t pairs = 0;
-    const std::vector<PatternCount> patterns = SessionPatterns(records, spec.kind, options.max_block_size, &pairs);
-    EmOptions em;
-    for (Field f : spec.fixed) em.free_fields[static_cast<size_t>(f)] = false;
-    const EmResult result = RunEm(patterns, u, initial_m, em);
-    r.sessions.push_back({spec.kind, pairs, result.iterations, result.lambda, result.converged});
-    if (pairs == 0 || result.expected_matches < 10) continue;
-    for (size_t f = 0; f < kFieldCount; ++f) {
-      if (!em.free_fields[f]) continue;
-      for (size_t l = 0; l < m_sum[f].size(); ++l) m_sum[f][l] += result.m[f][l] * result.expected_matches;
-      weight_sum[f] += result.expected_matches;
+    std::vector<PatternCount> patterns = SessionPatterns(records, spec.kind, options.max_block_size, &pairs);
+    if (spec.without_ids) {
+      pairs = 0;
+      std::vector<PatternCount> kept;
+      for (const PatternCount& p : patterns) {
+        if (p.levels[Field::kResidentId] != level::kIdMissing) continue;
+        kept.push_back(p);
+        pairs += p.count;
+      }
+      patterns = std::move(kept);
     }
+    session_patterns.push_back(std::move(patterns));
+    session_pairs.push_back(pairs);
   }
-  LevelTable m = initial_m;
-  for (size_t f = 0; f < kFieldCount; ++f) {
-    if (weight_sum[f] <= 0) continue;  // keep the starting values
-    for (size_t l = 0; l < m[f].size(); ++l) m[f][l] = std::max(kFloor, m_sum[f][l] / weight_sum[f]);
+  std::vector<int> sole(kFieldCount, -1);
+  for (size_t i = 0; i < std::size(specs); ++i) {
+    for (Field f : specs[i].sole_source) sole[static_cast<size_t>(f)] = static_cast<int>(i);
   }
+  const auto run_sessions = [&](const LevelTable& u_now) {
+    r.sessions.clear();
+    LevelTable m_sum(kFieldCount);
+    std::vector<double> weight_sum(kFieldCount, 0.0);
+    for (size_t f = 0; f < kFieldCount; ++f) m_sum[f].assign(LevelCount(static_cast<Field>(f)), 0.0);
+    for (size_t i = 0; i < session_patterns.size(); ++i) {
+      EmOptions em;
+      em.prior_matches = options.prior_matches;
+      for (Field f : specs[i].fixed) em.free_fields[static_cast<size_t>(f)] = false;
+      const EmResult result = RunEm(session_patterns[i], u_now, initial_m, em);
+      r.sessions.push_back({absl::StrCat(specs[i].kind, specs[i].without_ids ? "-" : ""), session_pairs[i],
+                            result.iterations, result.lambda, result.converged});
+      if (session_pairs[i] == 0 || result.expected_matches < 10) continue;
+      for (size_t f = 0; f < kFieldCount; ++f) {
+        if (!em.free_fields[f]) continue;
+        if (sole[f] >= 0 && sole[f] != static_cast<int>(i)) continue;
+        for (size_t l = 0; l < m_sum[f].size(); ++l) m_sum[f][l] += result.m[f][l] * result.expected_matches;
+        weight_sum[f] += result.expected_matches;
+      }
+    }
+    LevelTable m = initial_m;
+    for (size_t f = 0; f < kFieldCount; ++f) {
+      if (weight_sum[f] <= 0) continue;  // keep the starting values
+      for (size_t l = 0; l < m[f].size(); ++l) m[f][l] = std::max(kFloor, m_sum[f][l] / weight_sum[f]);
+    }
+    return m;
+  };
 
-  // The share of matches among all candidate pairs, for the thresholds.
-  absl::flat_hash_map<ComparisonVector, int64_t> all;
+  // Every candidate pair, for the expected number of same-person pairs.
+  std::vector<PatternCount> all_patterns;
   {
+    absl::flat_hash_map<ComparisonVector, int64_t> all;
     absl::flat_hash_map<uint64_t, std::vector<uint32_t>> blocks;
     for (uint32_t i = 0; i < records.size(); ++i) {
       for (uint64_t t : records[i].blocking_tokens) blocks[t].push_back(i);
@@ -235,20 +299,19 @@ absl::StatusOr<FsModel> Train(const std::vector<MatchRecord>& records, const FsM
       }
     }
     r.candidate_pairs = static_cast<int64_t>(seen.size());
+    all_patterns = ToPatterns(all);
   }
-  // lambda alone, m and u fixed, over every candidate pair: the expected
-  // number of same-person pairs in the county.
-  double expected = 0;
-  {
-    const std::vector<PatternCount> patterns = ToPatterns(all);
-    double lambda = 0.1;
+  // lambda alone, m and u fixed, iterated to its fixed point over every
+  // candidate pair: the expected number of same-person pairs.
+  const auto expected_matches = [&](const LevelTable& m_now, const LevelTable& u_now) {
+    double lambda = 0.1, expected = 0;
     for (int it = 0; it < 200; ++it) {
       double matches = 0, total = 0;
-      for (const PatternCount& p : patterns) {
+      for (const PatternCount& p : all_patterns) {
         double lm = std::log(lambda), lu = std::log(1 - lambda);
         for (size_t f = 0; f < kFieldCount; ++f) {
-          lm += std::log(std::max(kFloor, m[f][p.levels.levels[f]]));
-          lu += std::log(std::max(kFloor, u[f][p.levels.levels[f]]));
+          lm += std::log(std::max(kFloor, m_now[f][p.levels.levels[f]]));
+          lu += std::log(std::max(kFloor, u_now[f][p.levels.levels[f]]));
         }
         const double d = lu - lm;
         const double g = d > 700 ? 0 : 1.0 / (1.0 + std::exp(d));
@@ -259,6 +322,30 @@ absl::StatusOr<FsModel> Train(const std::vector<MatchRecord>& records, const FsM
       expected = matches;
       if (std::abs(next - lambda) < 1e-10) break;
       lambda = next;
+    }
+    return expected;
+  };
+  const double all_training_pairs = static_cast<double>(n) * static_cast<double>(n - 1) / 2;
+
+  LevelTable m = run_sessions(u);
+  double expected = expected_matches(m, u);
+  // Second round: u without the same-person pairs the random sample holds,
+  // then m and the expected matches again under it.
+  u = count_u(&m, std::min(0.5, std::max(1e-15, expected / all_training_pairs)));
+  m = run_sessions(u);
+  expected = expected_matches(m, u);
+
+  // Missing is no evidence: its weight is exactly zero.
+  for (size_t f = 0; f < kFieldCount; ++f) m[f].back() = u[f].back();
+  // A near miss is never worse evidence than a plain disagreement.
+  const uint8_t different_level[kFieldCount] = {
+      level::kIdDifferent,     level::kOtherDifferent, level::kNameDifferent, level::kDateDifferent,
+      level::kSexDifferent,    level::kPhoneDifferent, level::kAddressDifferent};
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    const double floor_ratio = m[f][different_level[f]] / u[f][different_level[f]];
+    for (size_t l = 0; l + 1 < m[f].size(); ++l) {
+      if (f == static_cast<size_t>(Field::kResidentId) && l == level::kIdDifferentBothValid) continue;
+      if (m[f][l] / u[f][l] < floor_ratio) m[f][l] = std::min(1.0, floor_ratio * u[f][l]);
     }
   }
   r.expected_matches = expected;

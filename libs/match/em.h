@@ -15,6 +15,17 @@
 // agreements for evidence.) A field's m is the match-weighted average over
 // the sessions where it was free.
 //
+// Random pairs contain a few same-person pairs (about one in N for a county
+// of N records), which would dominate u for levels that different people
+// almost never reach (an agreeing resident id); u is therefore re-counted
+// with each random pair weighted by its posterior probability of being two
+// different people.
+//
+// Two adjustments keep the model honest on data unlike the training data:
+// "missing" levels weigh exactly 0 (absence is no evidence), and no level
+// of a field weighs less than the field's "different" level (a near miss is
+// never worse evidence than a plain disagreement).
+//
 // The thresholds follow from the posterior probability of a match: with
 // prior odds lambda of a random pair being the same person in a county of
 // `reference_records` records, a score s has posterior odds lambda * 2^s; the
@@ -51,6 +62,13 @@ struct EmOptions {
   double initial_lambda = 0.1;
   // Fields whose m is estimated; the others do not enter the likelihood.
   std::vector<bool> free_fields = std::vector<bool>(kFieldCount, true);
+  // A Dirichlet prior on m: this many pseudo-matches distributed as
+  // `initial_m`. Keeps levels the training data happens not to exhibit
+  // (a dialect confusion no clinic of this county made) at plausible
+  // values instead of driving them to zero, which would turn a rare but
+  // real error into strong evidence against. 0 for plain maximum
+  // likelihood.
+  double prior_matches = 0;
 };
 
 struct EmResult {
@@ -78,6 +96,8 @@ struct TrainingOptions {
   uint64_t seed = 1;
   // County size the thresholds are set for; 0 = the training records.
   int64_t reference_records = 0;
+  // Pseudo-matches of the starting model's m in every EM session.
+  double prior_matches = 500;
   double upper_precision = 0.999;
   double lower_precision = 0.5;
 };

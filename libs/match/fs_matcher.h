@@ -16,7 +16,9 @@
 //     the upper threshold, so the pair goes to review: a household shares
 //     phone, address and often a birthday (twins); only the name and the
 //     date tell its members apart, and Fellegi-Sunter's independence
-//     assumption would otherwise add those shared fields up into certainty.
+//     assumption would otherwise add those shared fields up into certainty;
+//   - likewise similar but not identical names with different sexes (boy
+//     and girl twins: a true pair would need two errors at once).
 // (Placeholder names are handled by the engine: they never link without
 // the same resident id, whatever the matcher.)
 //
@@ -57,6 +59,7 @@ class FsMatcher : public Matcher {
     PairScore score;
     bool name_gate = false;
     bool date_gate = false;
+    bool sex_conflict = false;
   };
   Scored Evaluate(const MatchRecord& a, const MatchRecord& b, const TermFrequencies& frequencies) const;
 

@@ -73,8 +73,8 @@ core::Sex BestSex(const MatchRecord& r) { return core::IsKnownSex(r.sex) ? r.sex
 //   nb  full-name pinyin + birth year
 //   sg  surname pinyin + given-name initials + birth date
 //   ph  phone digits
-//   vd  village + birth date
-//   nv  full-name pinyin + village
+//   vd  village (name) + birth date
+//   nv  full-name pinyin + village (name)
 //   nt  full-name pinyin + township
 // True pairs of the same person almost always share one: every error the
 // generator and real data make spoils some keys and leaves others.
@@ -92,6 +92,9 @@ void ForEachBlockingKey(const MatchRecord& r, Fn&& emit) {
   for (const std::string& d : dates) {
     if (!d.empty()) emit(absl::StrCat("ds:", d, ":", sex_code));
   }
+  // Villages by name, not code: one clinic writes only "大坪村", which the
+  // address parser cannot always resolve to its code.
+  const std::string& village = !r.village_name.empty() ? r.village_name : r.village_key;
   const core::NormalizedName& n = r.name;
   const bool name_usable = !n.empty() && !n.pinyin.empty() && !r.placeholder_name;
   if (name_usable) {
@@ -103,13 +106,13 @@ void ForEachBlockingKey(const MatchRecord& r, Fn&& emit) {
         if (!d.empty()) emit(absl::StrCat("sg:", n.surname_pinyin, ":", n.given_initials, ":", d));
       }
     }
-    if (!r.village_key.empty()) emit(absl::StrCat("nv:", n.pinyin, ":", r.village_key));
+    if (!village.empty()) emit(absl::StrCat("nv:", n.pinyin, ":", village));
     if (!r.township_key.empty()) emit(absl::StrCat("nt:", n.pinyin, ":", r.township_key));
   }
   for (const core::PhoneNumber& p : r.phones) emit(absl::StrCat("ph:", p.digits));
-  if (!r.village_key.empty()) {
+  if (!village.empty()) {
     for (const std::string& d : dates) {
-      if (!d.empty()) emit(absl::StrCat("vd:", r.village_key, ":", d));
+      if (!d.empty()) emit(absl::StrCat("vd:", village, ":", d));
     }
   }
 }
@@ -140,11 +143,13 @@ void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptio
   out->birth_date = core::BirthDate();
   out->id_birth_date = core::BirthDate();
   out->sex = out->id_sex = core::Sex::kUnknown;
+  out->age_years = -1;
   out->phones.clear();
   out->phone_tokens.clear();
   out->county_key.clear();
   out->township_key.clear();
   out->village_key.clear();
+  out->village_name.clear();
   out->blocking_tokens.clear();
 
   if (options.id_only) {
@@ -195,6 +200,15 @@ void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptio
 
   out->birth_date = normalized.birth_date;
   out->sex = normalized.sex;
+  if (const core::BirthDate& born = out->best_birth_date(); born.ok()) {
+    int age = static_cast<int>(options.today.year() - born.year);
+    if (born.precision == core::DatePrecision::kDay &&
+        (options.today.month() < born.month ||
+         (options.today.month() == born.month && options.today.day() < born.day))) {
+      --age;
+    }
+    out->age_years = std::max(0, age);
+  }
   for (const core::PhoneNumber& p : normalized.phones) {
     if (!p.usable()) continue;
     if (std::any_of(out->phones.begin(), out->phones.end(),
@@ -207,6 +221,7 @@ void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptio
   out->county_key = normalized.address.county_key;
   out->township_key = normalized.address.township_key;
   out->village_key = normalized.address.village_key;
+  out->village_name = normalized.address.village_name;
 
   ForEachBlockingKey(*out, [&](const std::string& key) { out->blocking_tokens.push_back(Token(key)); });
   std::sort(out->blocking_tokens.begin(), out->blocking_tokens.end());

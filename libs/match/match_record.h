@@ -65,6 +65,9 @@ struct MatchRecord {
   core::BirthDate id_birth_date;
   core::Sex sex = core::Sex::kUnknown;
   core::Sex id_sex = core::Sex::kUnknown;
+  // Age in whole years on the record's own date (PrepareOptions::today),
+  // from the best birth date; -1 when unknown.
+  int age_years = -1;
 
   // --- phones (usable numbers only) ---
   absl::InlinedVector<core::PhoneNumber, 1> phones;
@@ -75,6 +78,9 @@ struct MatchRecord {
   std::string county_key;
   std::string township_key;
   std::string village_key;
+  // The village's name without suffix, to compare a resolved village with
+  // one only named in the text.
+  std::string village_name;
 
   // Sorted, unique blocking tokens.
   std::vector<uint64_t> blocking_tokens;

@@ -45,6 +45,9 @@ struct PairScore {
   // The pair agrees on an identifier of one person: a valid resident id or
   // a passport, permit or health card number.
   bool identifier_agrees = false;
+  // The names are the same (exact, a traditional variant, or a pinyin
+  // spelling of the characters), as opposed to merely similar.
+  bool names_identical = false;
   // The score was lowered below the upper threshold: the evidence is
   // strong but of a kind (e.g. a household's phone and address with a
   // different given name) that needs an identifier or a human.

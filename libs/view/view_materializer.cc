@@ -67,6 +67,10 @@ void ViewMaterializer::Run() {
   }
   auto offsets = store_->LoadOffsets();
   if (!offsets.ok()) return fail(offsets.status());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    applied_offsets_ = *offsets;
+  }
   std::vector<kafka::TopicPartition> assignment;
   for (int p = 0; p < *partitions; ++p) {
     auto it = offsets->find(p);
@@ -112,6 +116,7 @@ void ViewMaterializer::Run() {
         int64_t& current = watermarks_[key];
         current = std::max(current, wm);
       }
+      for (const auto& [p, next] : next_offsets) applied_offsets_[p] = next;
     }
     WakeWaiters();
   }
@@ -147,6 +152,11 @@ std::map<int32_t, int64_t> ViewMaterializer::CoveredInboxOffsets() const {
     out[inbox] = low;
   }
   return out;
+}
+
+std::map<int32_t, int64_t> ViewMaterializer::AppliedOffsets() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return applied_offsets_;
 }
 
 void ViewMaterializer::WaitFor(std::vector<hisbridge::v1::LogPosition> positions, absl::Time deadline,

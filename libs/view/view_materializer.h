@@ -66,6 +66,9 @@ class ViewMaterializer {
   int64_t applied_views() const { return applied_views_.load(); }
   // The smallest next-offset covered for each inbox partition.
   std::map<int32_t, int64_t> CoveredInboxOffsets() const;
+  // Next views offset to apply per views partition (consumer position, for
+  // lag metrics); partitions never read yet are absent.
+  std::map<int32_t, int64_t> AppliedOffsets() const;
   absl::Status status() const;
 
  private:
@@ -90,6 +93,7 @@ class ViewMaterializer {
   mutable std::mutex mu_;
   std::condition_variable timer_cv_;
   WatermarkMap watermarks_;
+  std::map<int32_t, int64_t> applied_offsets_;
   std::list<Waiter> waiters_;
   absl::Status status_;
 };

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <utility>
@@ -23,6 +24,12 @@ Ingestor::Ingestor(kafka::Producer* producer, const records::FacilityDirectory* 
     : producer_(producer), facilities_(facilities), topics_(std::move(topics)), clock_(clock) {
   std::random_device rd;
   instance_ = absl::StrCat(absl::Hex(rd(), absl::kZeroPad8), absl::Hex(getpid(), absl::kZeroPad4));
+}
+
+int64_t Ingestor::rejected(hisbridge::v1::RejectReason reason) const {
+  const int slot = static_cast<int>(reason);
+  if (slot < 0 || slot >= kReasonSlots) return 0;
+  return rejected_by_reason_[slot].load();
 }
 
 std::string Ingestor::NextEventId() { return absl::StrCat(instance_, "-", sequence_.fetch_add(1)); }
@@ -134,6 +141,8 @@ void PendingResponse::Reject(int index, const std::string& raw, int64_t line_num
     ++outstanding_;
   }
   ingestor_->rejected_++;
+  const int slot = std::clamp(static_cast<int>(reason), 0, Ingestor::kReasonSlots - 1);
+  ingestor_->rejected_by_reason_[slot]++;
   auto self = shared_from_this();
   // Rejected records are kept, with their reasons, on the rejects topic.
   ingestor_->producer_->Produce(ingestor_->topics_.rejects, facility_id, rejected.SerializeAsString(),

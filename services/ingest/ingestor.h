@@ -15,6 +15,7 @@
 #ifndef HISBRIDGE_SERVICES_INGEST_INGESTOR_H_
 #define HISBRIDGE_SERVICES_INGEST_INGESTOR_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -82,6 +83,8 @@ class Ingestor {
   int64_t accepted() const { return accepted_.load(); }
   int64_t rejected() const { return rejected_.load(); }
   int64_t unavailable() const { return unavailable_.load(); }
+  // Rejected records with this reason (sums to rejected()).
+  int64_t rejected(hisbridge::v1::RejectReason reason) const;
 
  private:
   friend class PendingResponse;
@@ -94,6 +97,10 @@ class Ingestor {
   std::string instance_;
   std::atomic<uint64_t> sequence_{0};
   std::atomic<int64_t> accepted_{0}, rejected_{0}, unavailable_{0};
+  // Indexed by RejectReason; the last slot takes any reason added later
+  // beyond the array.
+  static constexpr int kReasonSlots = 16;
+  std::array<std::atomic<int64_t>, kReasonSlots> rejected_by_reason_{};
 };
 
 }  // namespace hisbridge::ingest

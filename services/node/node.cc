@@ -188,8 +188,11 @@ absl::Status Node::Start() {
   });
 
   if (!options_.metrics_listen.empty()) {
-    HB_ASSIGN_OR_RETURN(metrics_server_, metrics::MetricsServer::Start(options_.metrics_listen, metrics_.get(),
-                                                                       [this] { return Health(); }));
+    auto server = metrics::MetricsServer::Start(options_.metrics_listen, metrics_.get(), [this] { return Health(); });
+    if (!server.ok()) {
+      return absl::Status(server.status().code(), absl::StrCat("--metrics-listen: ", server.status().message()));
+    }
+    metrics_server_ = std::move(*server);
     metrics_address_ = metrics_server_->address();
     log::Info("metrics endpoint ready", {{"address", metrics_address_}});
   }

@@ -9,7 +9,11 @@ int ServeCommand(int argc, char** argv);
 int DevBrokerCommand(int argc, char** argv);
 int DemoCommand(int argc, char** argv);
 int LinkCommand(int argc, char** argv);
+int TrainCommand(int argc, char** argv);
 int LoadCommand(int argc, char** argv);
+int ConnectorCommand(int argc, char** argv);
+int GenCommand(int argc, char** argv);
+int EvalCommand(int argc, char** argv);
 
 }  // namespace hisbridge::cli
 

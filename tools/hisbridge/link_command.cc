@@ -9,7 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/base/status_macros.h"
+#include "libs/eval/csv_rows.h"
+#include "libs/linker/link_diagnostics.h"
 #include "libs/linker/batch_linker.h"
 #include "libs/match/matcher.h"
 #include "libs/records/facility_directory.h"
@@ -47,11 +51,35 @@ class ProgressBar {
   absl::Time started_;
 };
 
+// facility_id,record_id,person_id (the header row is skipped).
+absl::StatusOr<linker::TruthMap> LoadTruth(const std::string& path) {
+  HB_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  eval::CsvRows rows(path, text);
+  std::vector<absl::string_view> fields;
+  linker::TruthMap truth;
+  bool header = true;
+  while (rows.Next(&fields)) {
+    if (header) {
+      header = false;
+      if (!fields.empty() && fields[0] == "facility_id") continue;
+    }
+    if (fields.size() < 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", rows.line(), ": expected facility_id,record_id,person_id"));
+    }
+    truth[{std::string(fields[0]), std::string(fields[1])}] = std::string(fields[2]);
+  }
+  HB_RETURN_IF_ERROR(rows.status());
+  return truth;
+}
+
 }  // namespace
 
 int LinkCommand(int argc, char** argv) {
   std::string input, output = "links.csv", matcher_name = "fs", model, facilities_file, rejects_file;
   std::string default_region = "000000";
+  std::string truth_file, diagnostics_file;
+  int examples = 20;
   int show_rejections = 10;
   LogFlags logging;
   FlagSet flags("link",
@@ -67,6 +95,12 @@ int LinkCommand(int argc, char** argv) {
   flags.String("default-region", &default_region, "region of facilities not in the directory");
   flags.String("rejects", &rejects_file, "write rejected lines with their errors to this file (JSON Lines)");
   flags.Int("show-rejections", &show_rejections, "how many rejected lines to print");
+  flags.String("truth", &truth_file,
+               "truth CSV (facility_id,record_id,person_id, e.g. from hisbridge gen): print blocking recall and why "
+               "pairs were missed or falsely linked");
+  flags.String("diagnostics", &diagnostics_file,
+               "with --truth: write example missed and false pairs with explanations (JSON Lines)");
+  flags.Int("examples", &examples, "with --diagnostics: examples kept per cause");
   logging.Register(&flags);
   int exit_code = 0;
   if (!ParseOrExit(&flags, argc, argv, &exit_code)) return exit_code;
@@ -138,6 +172,29 @@ int LinkCommand(int argc, char** argv) {
   }
   const absl::Duration elapsed = absl::Now() - started;
   const linker::BatchLinkStats stats = batch.Stats();
+  std::cerr << absl::StrFormat(
+      "decisions: %d auto links, %d new patients, %d review items (%d matching several patients), %d links to the "
+      "clearly best of several, %d candidates held back by a facility's own second record, %d oversized blocks "
+      "skipped\n",
+      stats.engine.auto_links, stats.engine.new_patients, stats.engine.review_items,
+      stats.engine.reviews_several_patients, stats.engine.clear_best_links, stats.engine.facility_conflicts,
+      stats.engine.oversized_blocks_skipped);
+  if (!truth_file.empty()) {
+    auto truth = LoadTruth(truth_file);
+    if (!truth.ok()) {
+      std::cerr << "hisbridge link: " << truth.status().message() << "\n";
+      return 1;
+    }
+    const linker::LinkDiagnostics d = linker::Diagnose(batch.Regions(), engine, *truth, examples);
+    std::cerr << linker::FormatDiagnostics(d);
+    if (!diagnostics_file.empty()) {
+      s = WriteFileAtomically(diagnostics_file, linker::ExamplesToJsonLines(d));
+      if (!s.ok()) {
+        std::cerr << "hisbridge link: " << s.message() << "\n";
+        return 1;
+      }
+    }
+  }
   std::cerr << absl::StrFormat(
       "linked %d patient records (%d lines, %d clinical events, %d rejected) into %d patients; %d review items; "
       "matcher %s; %.2fs (%.0f records/s) -> %s\n",

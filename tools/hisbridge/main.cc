@@ -19,6 +19,10 @@ const Command kCommands[] = {
     {"demo", hisbridge::cli::DemoCommand, "run every role on a sample county and print what was linked"},
     {"link", hisbridge::cli::LinkCommand, "link a JSON Lines file in batch and write the link CSV"},
     {"load", hisbridge::cli::LoadCommand, "stream a JSON Lines file into a running ingest over gRPC"},
+    {"train", hisbridge::cli::TrainCommand, "estimate a matching model (Fellegi-Sunter, EM) from a county's records"},
+    {"connector", hisbridge::cli::ConnectorCommand, "run a clinic connector: HL7 v2 over MLLP, or CSV/JSON Lines files"},
+    {"gen", hisbridge::cli::GenCommand, "generate a synthetic county with ground truth"},
+    {"eval", hisbridge::cli::EvalCommand, "score a link CSV against the truth of a synthetic county"},
 };
 
 void PrintUsage(std::ostream& out) {

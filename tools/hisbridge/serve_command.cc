@@ -1,6 +1,7 @@
 // hisbridge serve: runs roles as a long-lived service until SIGINT/SIGTERM.
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/metrics/http_server.h"
@@ -70,8 +71,14 @@ int ServeCommand(int argc, char** argv) {
     }
     std::string host;
     int port = 0;
-    if (s.ok() && !node.metrics_listen.empty()) s = metrics::SplitHostPort(node.metrics_listen, &host, &port);
-    if (s.ok()) s = metrics::SplitHostPort(listen, &host, &port);
+    if (s.ok() && !node.metrics_listen.empty()) {
+      s = metrics::SplitHostPort(node.metrics_listen, &host, &port);
+      if (!s.ok()) s = absl::InvalidArgumentError(absl::StrCat("--metrics-listen: ", s.message()));
+    }
+    if (s.ok()) {
+      s = metrics::SplitHostPort(listen, &host, &port);
+      if (!s.ok()) s = absl::InvalidArgumentError(absl::StrCat("--listen: ", s.message()));
+    }
     if (!s.ok()) {
       std::cerr << "hisbridge serve: " << s.message() << "\n";
       return 2;

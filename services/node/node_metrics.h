@@ -1,0 +1,81 @@
+// The metrics of one Node: collectors that read, at scrape time, the
+// counters its components keep anyway (pull-based; the components know
+// nothing about Prometheus). Every family is listed in docs/operations.md
+// ("What to watch") with the alerts worth setting on it.
+//
+//   ingest  hisbridge_ingest_records_{accepted,unavailable}_total,
+//           hisbridge_ingest_records_rejected_total{reason},
+//           hisbridge_ingest_inflight_records
+//   linker  hisbridge_link_decisions_total{outcome},
+//           hisbridge_linker_{records,events}_applied_total,
+//           hisbridge_linker_commands_total{result},
+//           hisbridge_linker_partitions_owned,
+//           hisbridge_review_backlog_items, hisbridge_review_oldest_age_seconds
+//   query   hisbridge_query_views_applied_total,
+//           hisbridge_query_inbox_lag_messages{partition}
+//   both    hisbridge_kafka_consumer_lag_messages{consumer,topic,partition},
+//           hisbridge_rocksdb_*{store}, hisbridge_component_healthy{component}
+//
+// Consumer lag is the broker's high watermark minus what the component has
+// committed (linker: offsets stored with the index; query: offsets applied
+// to its view store); the watermarks come from a kafka::WatermarkMonitor
+// refreshed every few seconds, so a scrape never waits on the broker.
+//
+// The review queue is not exposed by the linker yet: its two families are
+// declared without samples until a ReviewQueueStats source is set (the
+// index work fills it), never with made-up values.
+//
+// Ownership: borrows everything; the sources must outlive the registry's
+// scrapes (Node stops the metrics server before its components).
+#ifndef HISBRIDGE_SERVICES_NODE_NODE_METRICS_H_
+#define HISBRIDGE_SERVICES_NODE_NODE_METRICS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "libs/kafka/kafka_config.h"
+#include "libs/metrics/registry.h"
+
+namespace hisbridge {
+namespace ingest {
+class Ingestor;
+}  // namespace ingest
+namespace kafka {
+class Producer;
+class WatermarkMonitor;
+}  // namespace kafka
+namespace linker {
+class StreamingLinker;
+}  // namespace linker
+namespace view {
+class ViewMaterializer;
+}  // namespace view
+
+struct ReviewQueueStats {
+  // Review items waiting for a data steward.
+  int64_t open_items = 0;
+  // Age of the oldest open item (zero when there is none).
+  absl::Duration oldest_age;
+};
+
+struct NodeMetricsSources {
+  kafka::TopicNames topics;
+  const ingest::Ingestor* ingestor = nullptr;
+  const kafka::Producer* producer = nullptr;
+  const linker::StreamingLinker* linker = nullptr;
+  const view::ViewMaterializer* views = nullptr;
+  const kafka::WatermarkMonitor* watermarks = nullptr;
+  // Filled by the review queue once the linker keeps one; unset: declared
+  // without samples.
+  std::function<std::optional<ReviewQueueStats>()> review_queue;
+};
+
+void AddNodeCollectors(metrics::Registry* registry, NodeMetricsSources sources);
+
+}  // namespace hisbridge
+
+#endif  // HISBRIDGE_SERVICES_NODE_NODE_METRICS_H_

@@ -1,0 +1,291 @@
+// The connectors end to end against an in-process Node (all roles, embedded
+// development broker): HL7 v2 over MLLP with real ACKs, a GB18030 CSV
+// import, and store-and-forward while ingest is away.
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "connectors/file/file_importer.h"
+#include "connectors/hl7v2/hl7v2_connector.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hisbridge/v1/events.pb.h"
+#include "hisbridge/v1/query.grpc.pb.h"
+#include "libs/base/file_util.h"
+#include "libs/base/logging.h"
+#include "libs/forward/forwarder.h"
+#include "libs/kafka/consumer.h"
+#include "services/node/node.h"
+
+namespace hisbridge {
+namespace {
+
+using connectors::hl7v2::MllpClient;
+using ::testing::HasSubstr;
+
+std::string UniqueName(absl::string_view base) {
+  static int counter = 0;
+  return absl::StrCat(base, "-", getpid(), "-", counter++);
+}
+
+std::string Hl7(const std::string& name) {
+  return ReadFileToString(std::string(HISBRIDGE_SOURCE_DIR) + "/connectors/hl7v2/testdata/" + name).value();
+}
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class Query {
+ public:
+  explicit Query(const std::string& address)
+      : stub_(hisbridge::v1::QueryService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+  grpc::Status Lookup(const std::string& facility, const std::string& record, hisbridge::v1::Patient* patient) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    hisbridge::v1::LookupBySourceRequest request;
+    request.set_facility_id(facility);
+    request.set_record_id(record);
+    return stub_->LookupBySource(&context, request, patient);
+  }
+  // Polls until `ready` holds for the patient of (facility, record).
+  hisbridge::v1::Patient WaitFor(const std::string& facility, const std::string& record,
+                                 const std::function<bool(const hisbridge::v1::Patient&)>& ready) {
+    hisbridge::v1::Patient p;
+    for (int i = 0; i < 300; ++i) {
+      p.Clear();
+      if (Lookup(facility, record, &p).ok() && ready(p)) return p;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ADD_FAILURE() << "timed out waiting for " << facility << "/" << record << ": patient " << p.patient_id()
+                  << " version " << p.version() << ", " << p.sources_size() << " sources, " << p.events_size()
+                  << " events";
+    return p;
+  }
+
+ private:
+  std::unique_ptr<hisbridge::v1::QueryService::Stub> stub_;
+};
+
+int CountEvents(const hisbridge::v1::Patient& p, absl::string_view kind) {
+  int n = 0;
+  for (const auto& e : p.events()) n += e.kind() == kind;
+  return n;
+}
+
+bool HasSource(const hisbridge::v1::Patient& p, absl::string_view record) {
+  for (const auto& s : p.sources()) {
+    if (s.record_id() == record) return true;
+  }
+  return false;
+}
+
+class ConnectorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log::SetLevel(log::Level::kError);
+    dir_ = MakeTempDirectory("connectors_test").value();
+  }
+  void TearDown() override { ASSERT_TRUE(RemoveRecursively(dir_).ok()); }
+  NodeOptions Options(const std::string& listen = "127.0.0.1:0") {
+    NodeOptions o;
+    o.data_dir = dir_ + "/node";
+    o.embedded_broker = true;
+    o.linker_group = UniqueName("linker");
+    o.listen = listen;
+    return o;
+  }
+  std::unique_ptr<forward::Forwarder> StartForwarder(const std::string& target, const std::string& channel) {
+    forward::ForwarderOptions fo;
+    fo.spool.dir = dir_ + "/spool-" + channel;
+    fo.initial_backoff = absl::Milliseconds(100);
+    fo.max_backoff = absl::Milliseconds(500);
+    fo.rpc_deadline = absl::Seconds(10);
+    forward::GrpcIngestOptions g;
+    g.target = target;
+    g.channel = channel;
+    g.max_reconnect_backoff = absl::Milliseconds(300);
+    return forward::Forwarder::Start(fo, forward::NewGrpcIngestClient(g)).value();
+  }
+  std::unique_ptr<connectors::hl7v2::Hl7v2Connector> StartHl7(forward::Forwarder* forwarder) {
+    connectors::hl7v2::Hl7v2ConnectorOptions o;
+    o.mllp.listen = "127.0.0.1:0";
+    o.reject_log = dir_ + "/rejected.jsonl";
+    auto c = std::make_unique<connectors::hl7v2::Hl7v2Connector>(forwarder, o);
+    EXPECT_TRUE(c->Start().ok());
+    return c;
+  }
+  hl7::ParsedAck Send(MllpClient* client, const std::string& message) {
+    auto ack = client->Exchange(message);
+    EXPECT_TRUE(ack.ok()) << ack.status();
+    auto parsed = hl7::ReadAck(ack.ok() ? *ack : "");
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return parsed.ok() ? *parsed : hl7::ParsedAck();
+  }
+  std::string dir_;
+};
+
+TEST_F(ConnectorsTest, Hl7MessagesOverMllpReachTheIntegratedView) {
+  Node node(Options());
+  ASSERT_TRUE(node.Start().ok());
+  auto forwarder = StartForwarder(node.grpc_address(), "hl7v2");
+  auto connector = StartHl7(forwarder.get());
+  auto client = MllpClient::Connect(absl::StrCat("127.0.0.1:", connector->port()));
+  ASSERT_TRUE(client.ok());
+
+  hl7::ParsedAck a04 = Send(client->get(), Hl7("adt_a04_zh_wangxiaoming.hl7"));
+  EXPECT_EQ(a04.code, "AA");
+  EXPECT_EQ(a04.acked_control_id, "WS003-20260301-0001");
+  EXPECT_EQ(Send(client->get(), Hl7("adt_a04_zh_duplicate_record.hl7")).code, "AA");
+  EXPECT_EQ(Send(client->get(), Hl7("oru_r01_zh_blood_pressure.hl7")).code, "AA");
+  // Broken messages: a definite AR / AE with the reason, and nothing else disturbed.
+  hl7::ParsedAck ar = Send(client->get(), Hl7("adt_a04_v2.3.1_literal_SOM_prefix.hl7"));
+  EXPECT_EQ(ar.code, "AR");
+  EXPECT_THAT(ar.text, HasSubstr("must begin with an MSH segment"));
+  hl7::ParsedAck ae = Send(client->get(), Hl7("adt_a04_zh_missing_record_id.hl7"));
+  EXPECT_EQ(ae.code, "AE");
+  ASSERT_FALSE(ae.errors.empty());
+  EXPECT_EQ(ae.errors[0].location.segment, "PID");
+  EXPECT_EQ(ae.errors[0].location.field, 3);
+  EXPECT_EQ(ae.errors[0].code, hl7::ErrorCode::kRequiredFieldMissing);
+  EXPECT_EQ(Send(client->get(), Hl7("adt_a04_zh_gb18030_liguiying.hl7")).code, "AA");
+
+  Query query(node.grpc_address());
+  hisbridge::v1::Patient wang = query.WaitFor("450321-WS-003", "MZ00017", [](const hisbridge::v1::Patient& p) {
+    return CountEvents(p, "observation") == 3 && CountEvents(p, "encounter") == 1;
+  });
+  EXPECT_EQ(wang.demographics().name(), "王小明");
+  EXPECT_EQ(wang.demographics().id_number(), "450321198503021232");
+  // MZ00099 is a live record until the merge (the matcher may or may not
+  // have linked it to MZ00017 already: same birth date, phone, village).
+  query.WaitFor("450321-WS-003", "MZ00099", [](const auto&) { return true; });
+  hisbridge::v1::Patient li = query.WaitFor("450321-CS-011", "CS7", [](const auto&) { return true; });
+  EXPECT_EQ(li.demographics().name(), "李桂英");  // GB18030 decoded
+
+  // The A40 folds MZ00099 into MZ00017.
+  EXPECT_EQ(Send(client->get(), Hl7("adt_a40_zh_merge.hl7")).code, "AA");
+  hisbridge::v1::Patient merged = query.WaitFor("450321-WS-003", "MZ00017", [](const hisbridge::v1::Patient& p) {
+    return p.version() > 0 && !HasSource(p, "MZ00099");
+  });
+  EXPECT_EQ(merged.patient_id(), wang.patient_id());
+  for (int i = 0; i < 100; ++i) {
+    hisbridge::v1::Patient p;
+    grpc::Status s = query.Lookup("450321-WS-003", "MZ00099", &p);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND || p.patient_id() == wang.patient_id() ||
+        p.status() == hisbridge::v1::PATIENT_STATUS_MERGED) {
+      break;
+    }
+    ASSERT_LT(i, 99) << "MZ00099 still a live patient of its own: " << p.patient_id();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(connector->stats().rejected, 1);
+  EXPECT_EQ(connector->stats().errors, 1);
+  EXPECT_EQ(connector->stats().spooled, 0);
+  connector->Stop();
+  forwarder->Stop();
+  EXPECT_TRUE(node.Health().ok());
+}
+
+TEST_F(ConnectorsTest, Gb18030CsvImportsWithCorrectNames) {
+  Node node(Options());
+  ASSERT_TRUE(node.Start().ok());
+  auto forwarder = StartForwarder(node.grpc_address(), "file");
+  connectors::file::ImporterOptions o;
+  o.state_dir = dir_ + "/file-state";
+  const std::string testdata = std::string(HISBRIDGE_SOURCE_DIR) + "/connectors/file/testdata/";
+  o.mapping = connectors::file::CsvMapping::Parse(ReadFileToString(testdata + "patients_zh.mapping").value()).value();
+  auto importer = connectors::file::FileImporter::Create(forwarder.get(), std::move(o));
+  ASSERT_TRUE(importer.ok());
+  auto report = (*importer)->ImportFile(testdata + "patients_zh_gb18030.csv");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->encoding, "gb18030");
+  EXPECT_EQ(report->sent, 4);
+  EXPECT_EQ(report->rejected, 2);
+  Query query(node.grpc_address());
+  EXPECT_EQ(query.WaitFor("450321-WS-001", "DA0001", [](const auto&) { return true; }).demographics().name(), "王小明");
+  EXPECT_EQ(query.WaitFor("450321-WS-001", "DA0003", [](const auto&) { return true; }).demographics().name(),
+            "欧阳娜娜");
+  forwarder->Stop();
+}
+
+// Ingest (and its broker) is away: the connector keeps accepting into the
+// spool; when ingest returns every message arrives exactly once, in order.
+TEST_F(ConnectorsTest, SpoolForwardsExactlyOnceInOrderWhenIngestReturns) {
+  const int port = FreePort();
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  auto forwarder = StartForwarder(address, "hl7v2");
+  auto connector = StartHl7(forwarder.get());
+  auto client = MllpClient::Connect(absl::StrCat("127.0.0.1:", connector->port()));
+  ASSERT_TRUE(client.ok());
+  const std::string base = Hl7("adt_a04_zh_wangxiaoming.hl7");
+  constexpr int kMessages = 25;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string msg = absl::StrReplaceAll(base, {{"MZ00017", absl::StrCat("SP", 100 + i)},
+                                                 {"WS003-20260301-0001", absl::StrCat("SPOOL-", i)},
+                                                 {"V20260301001", absl::StrCat("V", i)}});
+    ASSERT_EQ(Send(client->get(), msg).code, "AA") << i;
+  }
+  EXPECT_EQ(connector->stats().spooled, kMessages);
+  EXPECT_EQ(forwarder->stats().spool_pending, kMessages);
+
+  Node node(Options(address));
+  ASSERT_TRUE(node.Start().ok());
+  ASSERT_TRUE(forwarder->WaitUntilDrained(absl::Seconds(60)));
+  // A message after the link returned goes behind the spooled ones.
+  std::string last = absl::StrReplaceAll(base, {{"MZ00017", "SP999"}, {"V20260301001", "V999"}});
+  ASSERT_EQ(Send(client->get(), last).code, "AA");
+
+  // Read the whole inbox: every message once, in the order sent.
+  kafka::KafkaConfig config;
+  config.bootstrap = node.kafka_bootstrap();
+  auto consumer = kafka::Consumer::Create(config, kafka::ConsumerOptions());
+  ASSERT_TRUE(consumer.ok());
+  std::vector<kafka::TopicPartition> parts;
+  for (int p = 0; p < node.options().inbox_partitions; ++p) parts.push_back({"hisbridge.inbox", p, 0});
+  ASSERT_TRUE((*consumer)->Assign(parts).ok());
+  std::vector<std::string> patients;
+  std::set<int32_t> ended;
+  for (int i = 0; i < 100 && patients.size() < kMessages + 1; ++i) {
+    kafka::PollResult result;
+    ASSERT_TRUE((*consumer)->Poll(absl::Milliseconds(200), &result).ok());
+    for (const auto& m : result.messages) {
+      hisbridge::v1::InboxEvent event;
+      ASSERT_TRUE(event.ParseFromString(m.value));
+      if (event.record().kind() == "patient") patients.push_back(event.record().record_id());
+      EXPECT_EQ(event.meta().channel(), "hl7v2");
+    }
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < kMessages; ++i) expected.push_back(absl::StrCat("SP", 100 + i));
+  expected.push_back("SP999");
+  EXPECT_EQ(patients, expected);
+  Query query(node.grpc_address());
+  // One person (same resident id) with every visit, each once.
+  hisbridge::v1::Patient p = query.WaitFor("450321-WS-003", "SP124", [](const hisbridge::v1::Patient& p) {
+    return CountEvents(p, "encounter") == kMessages + 1;
+  });
+  EXPECT_EQ(p.demographics().name(), "王小明");
+  connector->Stop();
+  forwarder->Stop();
+}
+
+}  // namespace
+}  // namespace hisbridge

@@ -1,0 +1,276 @@
+// `hisbridge connector hl7v2|file`: the connectors for clinic systems that
+// do not speak gRPC. The work is in connectors/ and libs/forward; this file
+// turns flags into options and runs them until a signal (or, for files
+// without --watch, until the files are imported).
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "connectors/file/file_importer.h"
+#include "connectors/hl7v2/hl7v2_connector.h"
+#include "libs/base/file_util.h"
+#include "libs/base/flags.h"
+#include "libs/base/logging.h"
+#include "libs/charset/charset.h"
+#include "libs/forward/forwarder.h"
+#include "tools/hisbridge/commands.h"
+#include "tools/hisbridge/common_flags.h"
+
+namespace hisbridge::cli {
+namespace {
+
+// Flags every connector shares: where ingest is and the spool.
+struct ForwardFlags {
+  std::string ingest;
+  std::string spool_dir;
+  int64_t spool_max_bytes = int64_t{1} << 30;
+  absl::Duration ingest_deadline = absl::Seconds(10);
+  absl::Duration max_backoff = absl::Seconds(30);
+
+  void Register(FlagSet* flags) {
+    flags->String("ingest", &ingest, "host:port of ingest (IngestService), e.g. hisbridge-ingest:7070",
+                  /*required=*/true);
+    flags->String("spool-dir", &spool_dir,
+                  "durable local spool for messages accepted while ingest or Kafka is unreachable", true);
+    flags->Int("spool-max-bytes", &spool_max_bytes, "most bytes waiting in the spool; beyond it messages are refused");
+    flags->Duration("ingest-deadline", &ingest_deadline, "deadline of each Submit call to ingest");
+    flags->Duration("max-backoff", &max_backoff, "longest wait between attempts to forward the spool");
+  }
+  absl::StatusOr<std::unique_ptr<forward::Forwarder>> Start(const std::string& channel) const {
+    forward::ForwarderOptions o;
+    o.spool.dir = spool_dir;
+    o.spool.max_bytes = spool_max_bytes;
+    o.rpc_deadline = ingest_deadline;
+    o.max_backoff = max_backoff;
+    forward::GrpcIngestOptions g;
+    g.target = ingest;
+    g.channel = channel;
+    g.max_reconnect_backoff = std::min(max_backoff, absl::Seconds(5));
+    return forward::Forwarder::Start(o, forward::NewGrpcIngestClient(g));
+  }
+};
+
+std::vector<std::string> List(const std::string& csv) {
+  std::vector<std::string> out;
+  for (absl::string_view v : absl::StrSplit(csv, ',', absl::SkipEmpty())) out.emplace_back(absl::StripAsciiWhitespace(v));
+  return out;
+}
+
+int Hl7v2(int argc, char** argv) {
+  connectors::hl7v2::Hl7v2ConnectorOptions options;
+  options.mllp.listen = "0.0.0.0:2575";
+  ForwardFlags forward_flags;
+  LogFlags logging;
+  std::string facility_map_file, default_charset = "gb18030";
+  std::string record_id_types = "MR,PI,PT", id_number_types = "NNCHN,NI,CZ,RI,身份证",
+              id_number_authorities = "CHN,NNCHN,公安部";
+  int64_t max_message_bytes = 1 << 20;
+  FlagSet flags("connector hl7v2",
+                "Receive HL7 v2 messages over MLLP, map them to county records and submit them to ingest; ACK each "
+                "message once it is durable (ingest accepted it, or it is in the local spool).");
+  flags.String("listen", &options.mllp.listen, "MLLP listen address host:port");
+  forward_flags.Register(&flags);
+  flags.String("facility", &options.mapping.facility, "facility_id for every message (default: MSH-4)");
+  flags.String("facility-map", &facility_map_file,
+               "CSV file 'msh4,facility_id' mapping MSH-4 values to facility ids");
+  flags.String("record-id-types", &record_id_types, "PID-3 identifier types (CX.5) that are the record id");
+  flags.String("id-number-types", &id_number_types, "PID-3 identifier types that are a resident id card number");
+  flags.String("id-number-authorities", &id_number_authorities,
+               "PID-3 assigning authorities (CX.4) that mark a resident id card number");
+  flags.String("default-charset", &default_charset,
+               "encoding of messages with an empty MSH-18 that are not valid UTF-8 (gb18030, latin1, ...)");
+  flags.Int("max-message-bytes", &max_message_bytes, "largest message accepted; larger ones get AR");
+  flags.Duration("idle-timeout", &options.mllp.idle_timeout, "close connections idle this long");
+  flags.Int("max-connections", &options.mllp.max_connections, "most concurrent MLLP connections");
+  flags.String("reject-log", &options.reject_log,
+               "JSON Lines file for every AE/AR with its reasons and the raw message (default: "
+               "<spool-dir>/rejected.jsonl)");
+  logging.Register(&flags);
+  flags.SetEpilog(absl::StrCat("Supported messages: ", connectors::hl7v2::SupportedMessageTypes(),
+                               ".\nSee docs/connectors.md for the field mapping and ACK semantics.\n"));
+  int exit_code = 0;
+  if (!ParseOrExit(&flags, argc, argv, &exit_code)) return exit_code;
+  auto fail = [](absl::string_view message, int code) {
+    std::cerr << "hisbridge connector hl7v2: " << message << "\n";
+    return code;
+  };
+  if (auto s = logging.Apply(); !s.ok()) return fail(s.message(), 2);
+  auto charset = charset::ParseEncodingName(default_charset);
+  if (!charset.ok()) return fail(charset.status().message(), 2);
+  options.parse.default_encoding = *charset;
+  options.parse.max_bytes = static_cast<size_t>(max_message_bytes) + 1024;
+  options.mllp.max_message_bytes = static_cast<size_t>(max_message_bytes);
+  options.mapping.record_id_types = List(record_id_types);
+  options.mapping.id_number_types = List(id_number_types);
+  options.mapping.id_number_authorities = List(id_number_authorities);
+  if (!facility_map_file.empty()) {
+    auto text = ReadFileToString(facility_map_file);
+    if (!text.ok()) return fail(text.status().message(), 2);
+    int line = 0;
+    for (absl::string_view l : absl::StrSplit(*text, '\n')) {
+      ++line;
+      l = absl::StripAsciiWhitespace(l);
+      if (l.empty() || l.front() == '#') continue;
+      std::vector<std::string> parts = absl::StrSplit(l, absl::MaxSplits(',', 1));
+      if (parts.size() != 2) return fail(absl::StrCat(facility_map_file, " line ", line, ": expected msh4,facility_id"), 2);
+      options.mapping.facility_map[std::string(absl::StripAsciiWhitespace(parts[0]))] =
+          std::string(absl::StripAsciiWhitespace(parts[1]));
+    }
+  }
+  if (options.reject_log.empty()) options.reject_log = forward_flags.spool_dir + "/rejected.jsonl";
+  BlockShutdownSignals();
+  auto forwarder = forward_flags.Start("hl7v2");
+  if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
+  connectors::hl7v2::Hl7v2Connector connector(forwarder->get(), options);
+  if (auto s = connector.Start(); !s.ok()) return fail(s.message(), 1);
+  log::Info("hl7v2 connector listening", {{"mllp", options.mllp.listen}, {"port", connector.port()},
+                                          {"ingest", forward_flags.ingest}, {"spool", forward_flags.spool_dir}});
+  std::cout << "hisbridge connector hl7v2: listening on port " << connector.port() << std::endl;
+  WaitForShutdownSignal();
+  connector.Stop();
+  (*forwarder)->Stop();
+  const auto stats = connector.stats();
+  log::Info("hl7v2 connector stopped", {{"aa", stats.accepted}, {"ae", stats.errors}, {"ar", stats.rejected},
+                                        {"spooled", stats.spooled}, {"spool_pending", (*forwarder)->stats().spool_pending}});
+  return 0;
+}
+
+// A one-line progress bar on a terminal: bytes of the current file.
+class Progress {
+ public:
+  Progress() : enabled_(::isatty(STDERR_FILENO)), started_(absl::Now()) {}
+  void Update(const std::string& file, int64_t done, int64_t total) {
+    if (!enabled_ || total <= 0) return;
+    const double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+    const int filled = static_cast<int>(fraction * 30);
+    const std::string name = file.size() > 30 ? "..." + file.substr(file.size() - 27) : file;
+    std::fprintf(stderr, "\r\033[K%s [%s%s] %3.0f%%  %.1fs", name.c_str(), std::string(filled, '#').c_str(),
+                 std::string(30 - filled, '.').c_str(), fraction * 100, absl::ToDoubleSeconds(absl::Now() - started_));
+  }
+  void Done() {
+    if (enabled_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  bool enabled_;
+  absl::Time started_;
+};
+
+int File(int argc, char** argv) {
+  ForwardFlags forward_flags;
+  LogFlags logging;
+  std::string mapping_file, watch, state_dir;
+  connectors::file::ImporterOptions options;
+  absl::Duration poll = absl::Seconds(2), drain_timeout = absl::Seconds(60);
+  FlagSet flags("connector file",
+                "Import CSV exports (with a column mapping; UTF-8, GBK or GB18030) and JSON Lines files into ingest, "
+                "resumably; or watch a drop folder.");
+  forward_flags.Register(&flags);
+  flags.String("state-dir", &state_dir, "where import progress (import-state.tsv) and rejected rows (rejects.jsonl) "
+                                        "are kept", true);
+  flags.String("mapping", &mapping_file, "column mapping for CSV files (format: docs/connectors.md)");
+  flags.String("encoding", &options.encoding, "encoding of CSV files: auto (UTF-8, else GB18030), utf-8, gbk, gb18030");
+  flags.Int("batch-rows", &options.batch_rows, "rows per durable batch (the resume granularity)");
+  flags.String("watch", &watch, "drop folder to poll; imported files move to done/, refused ones to failed/");
+  flags.Duration("poll-interval", &poll, "how often --watch looks for new files");
+  flags.Duration("drain-timeout", &drain_timeout,
+                 "without --watch: how long to wait at the end for spooled rows to reach ingest");
+  flags.AllowPositional("FILE...  files to import (without --watch)");
+  logging.Register(&flags);
+  int exit_code = 0;
+  if (!ParseOrExit(&flags, argc, argv, &exit_code)) return exit_code;
+  auto fail = [](absl::string_view message, int code) {
+    std::cerr << "hisbridge connector file: " << message << "\n";
+    return code;
+  };
+  if (auto s = logging.Apply(); !s.ok()) return fail(s.message(), 2);
+  if (watch.empty() == flags.positional().empty()) return fail("give files to import or --watch DIR (not both)", 2);
+  if (!options.encoding.empty() && options.encoding != "auto") {
+    if (auto e = charset::ParseEncodingName(options.encoding); !e.ok()) return fail(e.status().message(), 2);
+  }
+  if (!mapping_file.empty()) {
+    auto text = ReadFileToString(mapping_file);
+    if (!text.ok()) return fail(text.status().message(), 2);
+    auto mapping = connectors::file::CsvMapping::Parse(*text);
+    if (!mapping.ok()) return fail(absl::StrCat(mapping_file, ": ", mapping.status().message()), 2);
+    options.mapping = std::move(*mapping);
+  }
+  options.state_dir = state_dir;
+  Progress progress;
+  options.progress = [&](const std::string& f, int64_t done, int64_t total) { progress.Update(f, done, total); };
+  BlockShutdownSignals();
+  auto forwarder = forward_flags.Start("file");
+  if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
+  auto importer = connectors::file::FileImporter::Create(forwarder->get(), std::move(options));
+  if (!importer.ok()) return fail(importer.status().message(), 1);
+  auto describe = [&](const connectors::file::ImportReport& r) {
+    progress.Done();
+    std::cout << r.path << ": " << (r.already_done ? "already imported" : "")
+              << (r.already_done ? "" : absl::StrCat(r.rows, " rows, ", r.sent, " sent (", r.spooled, " via the spool), ",
+                                                     r.rejected, " rejected", r.encoding.empty() ? "" : ", encoding ",
+                                                     r.encoding, r.resumed_at > 0 ? absl::StrCat(", resumed at byte ", r.resumed_at) : ""))
+              << std::endl;
+  };
+  int rc = 0;
+  if (!watch.empty()) {
+    std::atomic<bool> stop{false};
+    std::thread signals([&] {
+      WaitForShutdownSignal();
+      stop = true;
+    });
+    auto s = (*importer)->Watch(watch, poll, &stop, describe);
+    if (!s.ok()) {
+      rc = fail(s.message(), 1);
+      std::raise(SIGTERM);  // let the signal thread end
+    }
+    signals.join();
+  } else {
+    for (const std::string& path : flags.positional()) {
+      auto report = (*importer)->ImportFile(path);
+      if (!report.ok()) {
+        progress.Done();
+        rc = fail(report.status().message(), 1);
+        continue;
+      }
+      describe(*report);
+    }
+    if (!(*forwarder)->WaitUntilDrained(drain_timeout)) {
+      std::cout << (*forwarder)->stats().spool_pending << " batches wait in the spool " << forward_flags.spool_dir
+                << " (ingest unreachable); the next run forwards them" << std::endl;
+    }
+  }
+  (*forwarder)->Stop();
+  return rc;
+}
+
+}  // namespace
+
+int ConnectorCommand(int argc, char** argv) {
+  const std::string usage =
+      "Usage: hisbridge connector <hl7v2|file> [flags]\n\n"
+      "  hl7v2   receive HL7 v2 over MLLP (ADT, ORU) and submit to ingest, with store-and-forward\n"
+      "  file    import CSV (GBK/GB18030/UTF-8, column mapping) and JSON Lines files, resumably\n\n"
+      "Run 'hisbridge connector <name> --help' for its flags.\n";
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    std::cout << usage;
+    return 0;
+  }
+  if (name == "hl7v2") return Hl7v2(argc - 1, argv + 1);
+  if (name == "file") return File(argc - 1, argv + 1);
+  std::cerr << "hisbridge connector: unknown connector \"" << name << "\"\n\n" << usage;
+  return 2;
+}
+
+}  // namespace hisbridge::cli
