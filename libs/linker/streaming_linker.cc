@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "hisbridge/v1/events.pb.h"
+#include "hisbridge/v1/views.pb.h"
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
 #include "libs/index/patient_index.h"

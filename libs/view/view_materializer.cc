@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "hisbridge/v1/events.pb.h"
+#include "hisbridge/v1/views.pb.h"
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
 #include "libs/kafka/consumer.h"
