@@ -6,7 +6,8 @@ default, and stays that way.
 
 Checks, against the binary itself:
   - `serve --dry-run` prints every flag of `serve --help` (except --help,
-    --config and --dry-run), so the effective configuration is complete;
+    --config, and the command-line-only --dry-run and --restore-from), so the
+    effective configuration is complete;
   - deploy/hisbridge.conf has, for every option, a commented line
     `# name = DEFAULT` whose value is the binary's default, preceded by a
     comment that explains it, and no option lines for names that are not
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-NOT_IN_CONFIG = {"help", "config", "dry-run"}
+NOT_IN_CONFIG = {"help", "config", "dry-run", "restore-from"}
 
 
 def run(binary, *args):

@@ -19,7 +19,7 @@ for _ in $(seq 1 100); do [ -s "$work/bootstrap" ] && break; sleep 0.1; done
 bootstrap="$(cat "$work/bootstrap")"
 
 "$hisbridge" serve --roles=ingest,linker,query --kafka-bootstrap "$bootstrap" --data-dir "$work/data" \
-  --listen 127.0.0.1:0 --address-file "$work/address" \
+  --listen 127.0.0.1:0 --address-file "$work/address" --insecure-plaintext \
   --facilities "$source_dir/samples/county-small.facilities.csv" --log-level warning &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/address" ] && break; sleep 0.1; done

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/base/logging.h"
+#include "libs/security/tls.h"
 
 namespace hisbridge::connectors::hl7v2 {
 namespace {
@@ -76,6 +77,7 @@ std::string PeerName(const sockaddr_storage& addr) {
 
 struct MllpServer::Connection {
   int fd = -1;
+  std::unique_ptr<security::TlsSession> tls;
   std::string peer;
   std::thread thread;
   std::atomic<bool> done{false};
@@ -174,6 +176,18 @@ void MllpServer::AcceptLoop() {
 
 void MllpServer::Serve(Connection* c) {
   log::Debug("mllp: connection opened", {{"peer", c->peer}});
+  if (options_.tls != nullptr) {
+    // In the connection's own thread: a slow or silent client delays no one.
+    auto session = security::TlsSession::Accept(*options_.tls, c->fd, options_.handshake_timeout);
+    if (!session.ok()) {
+      log::Warning("mllp: TLS handshake refused", {{"peer", c->peer}, {"reason", session.status().message()}});
+      ::close(c->fd);
+      return;
+    }
+    c->tls = std::move(*session);
+    if (!c->tls->peer_identity().empty()) c->peer = absl::StrCat(c->tls->peer_identity(), "@", c->peer);
+    log::Debug("mllp: TLS connection", {{"peer", c->peer}});
+  }
   std::string frame;       // the message being read (without framing)
   bool in_frame = false;
   bool oversize = false;
@@ -181,10 +195,13 @@ void MllpServer::Serve(Connection* c) {
   bool pending_end = false;  // saw 0x1C at the end of the last read
   char buffer[64 << 10];
   const int timeout_ms = static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(options_.idle_timeout), 1 << 30));
-  auto answer = [&](const std::string& ack) { return WriteAll(c->fd, Frame(ack)); };
+  auto answer = [&](const std::string& ack) {
+    return c->tls != nullptr ? c->tls->WriteAll(Frame(ack)) : WriteAll(c->fd, Frame(ack));
+  };
   while (!stopping_.load()) {
     pollfd pfd{c->fd, POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, timeout_ms);
+    // Bytes TLS already decrypted are invisible to poll().
+    const int ready = c->tls != nullptr && c->tls->HasBufferedData() ? 1 : ::poll(&pfd, 1, timeout_ms);
     if (ready == 0) {
       log::Info("mllp: closing an idle connection", {{"peer", c->peer}});
       break;
@@ -193,8 +210,8 @@ void MllpServer::Serve(Connection* c) {
       if (errno == EINTR) continue;
       break;
     }
-    const ssize_t n = ::recv(c->fd, buffer, sizeof(buffer), 0);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = c->tls != nullptr ? c->tls->Read(buffer, sizeof(buffer)) : ::recv(c->fd, buffer, sizeof(buffer), 0);
+    if (n < 0 && errno == EINTR && c->tls == nullptr) continue;
     if (n <= 0) break;
     bool ok = true;
     for (ssize_t i = 0; i < n && ok; ++i) {
@@ -245,6 +262,7 @@ void MllpServer::Serve(Connection* c) {
     }
     if (!ok) break;
   }
+  c->tls.reset();
   ::close(c->fd);
   log::Debug("mllp: connection closed", {{"peer", c->peer}});
 }
@@ -276,7 +294,8 @@ void MllpServer::Stop() {
 }
 
 absl::StatusOr<std::unique_ptr<MllpClient>> MllpClient::Connect(const std::string& host_port,
-                                                                absl::Duration timeout) {
+                                                                absl::Duration timeout,
+                                                                std::shared_ptr<const security::TlsContext> tls) {
   std::string host, port;
   auto s = SplitHostPort(host_port, &host, &port);
   if (!s.ok()) return s;
@@ -303,15 +322,29 @@ absl::StatusOr<std::unique_ptr<MllpClient>> MllpClient::Connect(const std::strin
   if (fd < 0) return last;
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  return std::unique_ptr<MllpClient>(new MllpClient(fd));
+  std::unique_ptr<MllpClient> client(new MllpClient(fd));
+  if (tls != nullptr) {
+    timeval tv{static_cast<time_t>(absl::ToInt64Seconds(timeout)), 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    auto session = security::TlsSession::Connect(*tls, fd, host);
+    if (!session.ok()) return session.status();
+    client->tls_ = std::move(*session);
+    tv = timeval{0, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  return client;
 }
 
+MllpClient::MllpClient(int fd) : fd_(fd) {}
+
 MllpClient::~MllpClient() {
+  tls_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
 
 absl::Status MllpClient::SendRaw(absl::string_view bytes) {
-  if (!WriteAll(fd_, bytes)) return Errno("mllp send");
+  const bool ok = tls_ != nullptr ? tls_->WriteAll(bytes) : WriteAll(fd_, bytes);
+  if (!ok) return Errno("mllp send");
   return absl::OkStatus();
 }
 
@@ -330,11 +363,13 @@ absl::StatusOr<std::string> MllpClient::ReadFrame(absl::Duration timeout) {
     const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
     if (left <= 0) return absl::DeadlineExceededError("no MLLP answer in time");
     pollfd pfd{fd_, POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
+    const int ready = tls_ != nullptr && tls_->HasBufferedData()
+                          ? 1
+                          : ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left, 1 << 30)));
     if (ready == 0) return absl::DeadlineExceededError("no MLLP answer in time");
     if (ready < 0 && errno != EINTR) return Errno("mllp poll");
     char buffer[16 << 10];
-    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+    const ssize_t n = tls_ != nullptr ? tls_->Read(buffer, sizeof(buffer)) : ::recv(fd_, buffer, sizeof(buffer), 0);
     if (n == 0) return absl::UnavailableError("the MLLP server closed the connection");
     if (n < 0) {
       if (errno == EINTR) continue;

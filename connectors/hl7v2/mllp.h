@@ -29,6 +29,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+namespace hisbridge::security {
+class TlsContext;
+class TlsSession;
+}  // namespace hisbridge::security
+
 namespace hisbridge::connectors::hl7v2 {
 
 inline constexpr char kStartBlock = 0x0B;
@@ -41,6 +46,11 @@ struct MllpServerOptions {
   size_t max_message_bytes = 1 << 20;
   absl::Duration idle_timeout = absl::Minutes(10);
   int max_connections = 256;
+  // MLLP over TLS (security::TlsContext::Server; with a client CA it is
+  // mutual TLS and the peer is named by its certificate). Null: plaintext.
+  std::shared_ptr<const security::TlsContext> tls;
+  // Most time a new connection may take to complete the TLS handshake.
+  absl::Duration handshake_timeout = absl::Seconds(10);
 };
 
 class MllpServer {
@@ -83,8 +93,11 @@ class MllpServer {
 // A blocking MLLP client: one connection, one message at a time.
 class MllpClient {
  public:
-  static absl::StatusOr<std::unique_ptr<MllpClient>> Connect(const std::string& host_port,
-                                                             absl::Duration timeout = absl::Seconds(10));
+  // With `tls`, runs the TLS handshake and checks the server's name (the
+  // host of host_port).
+  static absl::StatusOr<std::unique_ptr<MllpClient>> Connect(
+      const std::string& host_port, absl::Duration timeout = absl::Seconds(10),
+      std::shared_ptr<const security::TlsContext> tls = nullptr);
   ~MllpClient();
   MllpClient(const MllpClient&) = delete;
   MllpClient& operator=(const MllpClient&) = delete;
@@ -97,8 +110,9 @@ class MllpClient {
   absl::StatusOr<std::string> ReadFrame(absl::Duration timeout);
 
  private:
-  explicit MllpClient(int fd) : fd_(fd) {}
+  explicit MllpClient(int fd);
   int fd_;
+  std::unique_ptr<security::TlsSession> tls_;
   std::string buffer_;
 };
 

@@ -57,7 +57,54 @@ size_t Utf8SequenceLength(absl::string_view s, size_t i) {
   return len;
 }
 
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
 }  // namespace
+
+std::string MaskIdentifiers(absl::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!IsDigit(text[i]) || (i > 0 && IsDigit(text[i - 1]))) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    // A run: digits, with single '-' between digit groups, and a final X.
+    size_t end = i;
+    int digits = 0;
+    while (end < text.size()) {
+      if (IsDigit(text[end])) {
+        ++digits;
+        ++end;
+      } else if (text[end] == '-' && end + 1 < text.size() && IsDigit(text[end + 1])) {
+        ++end;
+      } else {
+        break;
+      }
+    }
+    if (digits == 17 && end < text.size() && (text[end] == 'X' || text[end] == 'x')) {
+      ++digits;
+      ++end;
+    }
+    const absl::string_view run = text.substr(i, end - i);
+    if (digits < 11) {
+      out.append(run.data(), run.size());
+    } else {
+      const int keep_head = digits >= 16 ? 4 : 3;
+      int seen = 0;
+      for (char c : run) {
+        if (c == '-') {
+          out.push_back(c);
+          continue;
+        }
+        out.push_back(seen < keep_head || seen >= digits - 4 ? c : '*');
+        ++seen;
+      }
+    }
+    i = end;
+  }
+  return out;
+}
 
 Field::Field(absl::string_view key, double value) : key_(key), raw_(true) {
   // JSON has no NaN or infinity; write them as strings.
@@ -129,8 +176,9 @@ void AppendJsonEscaped(absl::string_view value, std::string* out) {
   }
 }
 
-void Write(Level level, absl::string_view message, Fields fields) {
+void Write(Level level, absl::string_view message_in, Fields fields) {
   if (!Enabled(level)) return;
+  const std::string message = MaskIdentifiers(message_in);
   const std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   std::string line;
   if (static_cast<Format>(g_format.load()) == Format::kJson) {
@@ -145,7 +193,7 @@ void Write(Level level, absl::string_view message, Fields fields) {
         line.append(f.value());
       } else {
         line.push_back('"');
-        AppendJsonEscaped(f.value(), &line);
+        AppendJsonEscaped(MaskIdentifiers(f.value()), &line);
         line.push_back('"');
       }
     }
@@ -154,14 +202,15 @@ void Write(Level level, absl::string_view message, Fields fields) {
     absl::StrAppend(&line, std::string(1, absl::ascii_toupper(LevelName(level)[0])), " ", ts, " ",
                     message);
     for (const Field& f : fields) {
-      const bool quote = !f.raw() && (f.value().empty() || f.value().find_first_of(" \t\"=") != std::string::npos);
+      const std::string value = f.raw() ? f.value() : MaskIdentifiers(f.value());
+      const bool quote = !f.raw() && (value.empty() || value.find_first_of(" \t\"=") != std::string::npos);
       absl::StrAppend(&line, " ", f.key(), "=");
       if (quote) {
         line.push_back('"');
-        AppendJsonEscaped(f.value(), &line);
+        AppendJsonEscaped(value, &line);
         line.push_back('"');
       } else {
-        line.append(f.value());
+        line.append(value);
       }
     }
     line.push_back('\n');

@@ -81,6 +81,19 @@ inline void Error(absl::string_view message, Fields fields = {}) {
   Write(Level::kError, message, fields);
 }
 
+// Masks what looks like a personal identifier in free text, keeping enough
+// to recognise it: every run of 11 or more digits (resident ids of 15 or
+// 18 characters, including a final X; mobile and landline phones; other
+// identifier numbers), where digit groups joined by single '-' count as one
+// run ("130-1837-7162", "0773-2812345"). The first 4 digits (3 when the run
+// is shorter than 16) and the last 4 stay; the others become '*':
+//   "id_number 450321198503021232 has a bad check digit"
+//   -> "id_number 4503**********1232 has a bad check digit"
+// Every log line's message and text fields go through it, so identifiers
+// quoted by error messages never reach a log in plaintext. Shorter digit
+// runs (dates, counts, ports, offsets) are left alone.
+std::string MaskIdentifiers(absl::string_view text);
+
 // Appends `value` to `out` as the body of a JSON string (without quotes),
 // escaping quotes, backslashes and control characters. Invalid UTF-8 bytes
 // are replaced by U+FFFD so the output is always valid JSON.

@@ -347,8 +347,21 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
     rest.remove_prefix(bytes);
   };
 
+  // An address that starts with a township of the facility's own county
+  // ("东山瑶族乡三江村") names no higher level, however much its first
+  // characters look like some county elsewhere (东山县 of Fujian).
+  const Region* hinted_county = nullptr;
+  if (context.county_hint.size() == 6 && out->address_code.empty()) {
+    const Region* r = FindRegion(context.county_hint);
+    if (r != nullptr && r->level() == RegionLevel::kCounty &&
+        MatchChild(rest, *r, kTownshipSuffixes).region != nullptr) {
+      hinted_county = r;
+    }
+  }
   // Province, prefecture, county: table first, then suffixes.
-  if (const TableMatch m = MatchRegionName(rest, RegionLevel::kProvince, nullptr);
+  if (hinted_county != nullptr) {
+    // Resolved below through the hint.
+  } else if (const TableMatch m = MatchRegionName(rest, RegionLevel::kProvince, nullptr);
       m.region != nullptr) {
     take(m.bytes, &out->province);
     context_region = m.region;
@@ -356,49 +369,53 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
              n > 0 && !CrossesLowerLevel(rest, n)) {
     take(n, &out->province);
   }
-  if (const TableMatch m = MatchRegionName(rest, RegionLevel::kPrefecture, context_region);
-      m.region != nullptr && !m.ambiguous) {
-    take(m.bytes, &out->prefecture);
-    context_region = m.region;
-  } else if (context_region == nullptr || context_region->level() == RegionLevel::kProvince) {
-    // "XX市" is a prefecture only if a county follows; otherwise it may be a
-    // county-level city, which the county step takes.
-    size_t n = MatchBySuffix(rest, kPrefectureSuffixes, 8, 2);
-    if (n > 0 && (CrossesLowerLevel(rest, n) || EndsEarlier(rest, kCountySuffixes, n))) n = 0;
-    if (n > 0 && !absl::EndsWith(rest.substr(0, n), "市")) {
-      take(n, &out->prefecture);
-    } else if (n > 0 &&
-               (MatchRegionName(rest.substr(n), RegionLevel::kCounty, context_region).region !=
-                    nullptr ||
-                MatchBySuffix(rest.substr(n), {"县", "区", "旗"}, 6, 1) > 0)) {
-      take(n, &out->prefecture);
-    }
-  }
-  if (const TableMatch m = MatchRegionName(rest, RegionLevel::kCounty, context_region);
-      m.region != nullptr) {
-    if (m.ambiguous &&
-        (context_region == nullptr || context_region->level() == RegionLevel::kProvince)) {
-      // 朝阳区 of 北京 or of 长春? The hint or the code may tell.
-      const absl::string_view hint = !out->address_code.empty()
-                                         ? absl::string_view(out->address_code).substr(0, 6)
-                                         : context.county_hint;
-      const Region* hinted = hint.size() >= 4 ? FindRegion(hint.substr(0, 4)) : nullptr;
-      const TableMatch again =
-          hinted != nullptr ? MatchRegionName(rest, RegionLevel::kCounty, hinted) : TableMatch{};
-      if (again.region != nullptr && !again.ambiguous) {
-        take(again.bytes, &out->county);
-        context_region = again.region;
-      } else {
-        AddIssue(out, AddressIssue::kAmbiguousCounty);
-        take(m.bytes, &out->county);
-      }
-    } else {
-      take(m.bytes, &out->county);
+  if (hinted_county == nullptr) {
+    if (const TableMatch m = MatchRegionName(rest, RegionLevel::kPrefecture, context_region);
+        m.region != nullptr && !m.ambiguous) {
+      take(m.bytes, &out->prefecture);
       context_region = m.region;
+    } else if (context_region == nullptr || context_region->level() == RegionLevel::kProvince) {
+      // "XX市" is a prefecture only if a county follows; otherwise it may be a
+      // county-level city, which the county step takes.
+      size_t n = MatchBySuffix(rest, kPrefectureSuffixes, 8, 2);
+      if (n > 0 && (CrossesLowerLevel(rest, n) || EndsEarlier(rest, kCountySuffixes, n))) n = 0;
+      if (n > 0 && !absl::EndsWith(rest.substr(0, n), "市")) {
+        take(n, &out->prefecture);
+      } else if (n > 0 &&
+                 (MatchRegionName(rest.substr(n), RegionLevel::kCounty, context_region).region !=
+                      nullptr ||
+                  MatchBySuffix(rest.substr(n), {"县", "区", "旗"}, 6, 1) > 0)) {
+        take(n, &out->prefecture);
+      }
     }
-  } else if (const size_t n = MatchBySuffix(rest, kCountySuffixes, 6, 1);
-             n > 0 && !CrossesLowerLevel(rest, n)) {
-    take(n, &out->county);
+    if (const TableMatch m = MatchRegionName(rest, RegionLevel::kCounty, context_region);
+        m.region != nullptr) {
+      if (m.ambiguous &&
+          (context_region == nullptr || context_region->level() == RegionLevel::kProvince)) {
+        // 朝阳区 of 北京 or of 长春? The hint or the code may tell.
+        const absl::string_view hint = !out->address_code.empty()
+                                           ? absl::string_view(out->address_code).substr(0, 6)
+                                           : context.county_hint;
+        const Region* hinted = hint.size() >= 4 ? FindRegion(hint.substr(0, 4)) : nullptr;
+        const TableMatch again =
+            hinted != nullptr ? MatchRegionName(rest, RegionLevel::kCounty, hinted) : TableMatch{};
+        if (again.region != nullptr && !again.ambiguous) {
+          take(again.bytes, &out->county);
+          context_region = again.region;
+        } else {
+          AddIssue(out, AddressIssue::kAmbiguousCounty);
+          take(m.bytes, &out->county);
+        }
+      } else {
+        take(m.bytes, &out->county);
+        context_region = m.region;
+      }
+    } else if (const size_t n = MatchBySuffix(rest, kCountySuffixes, 6, 1);
+               n > 0 && !CrossesLowerLevel(rest, n) && !absl::EndsWith(rest.substr(0, n), "社区")) {
+      // (A name ending in 社区 is a community, the village level, not a
+      // district ending in 区.)
+      take(n, &out->county);
+    }
   }
   if (context_region != nullptr) SetCodesFrom(*context_region, out);
 

@@ -148,5 +148,21 @@ TEST(CompareAddresses, GradesByLevel) {
   EXPECT_EQ(AddressMatchName(AddressMatch::kSameTownship), "same_township");
 }
 
+TEST(Address, CommunityIsAVillageNotADistrict) {
+  const NormalizedAddress a = ParseAddress("集才社区5号", "", AddressContext{"450324"});
+  EXPECT_EQ(a.county, "");
+  EXPECT_EQ(a.village_name, "集才");
+  EXPECT_EQ(ParseAddress("全州镇集才社区", "", AddressContext{"450324"}).village_name, "集才");
+}
+
+TEST(Address, VillageAloneResolvesWhenUniqueInTheCounty) {
+  // 遇龙村 exists in one township of 阳朔县 only.
+  const NormalizedAddress a = ParseAddress("遇龙村5组", "", AddressContext{"450321"});
+  EXPECT_EQ(a.county_code, "450321");
+  EXPECT_EQ(a.township_code, "450321101");
+  EXPECT_EQ(a.village_name, "遇龙");
+  EXPECT_FALSE(a.village_code.empty());
+}
+
 }  // namespace
 }  // namespace hisbridge::core

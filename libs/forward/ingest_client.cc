@@ -17,7 +17,8 @@ class GrpcIngestClient : public IngestClient {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(100, max_backoff));
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff);
     args.SetMaxReceiveMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+    channel_ = grpc::CreateCustomChannel(
+        options.target, options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(), args);
     stub_ = hisbridge::v1::IngestService::NewStub(channel_);
   }
 

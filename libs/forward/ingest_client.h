@@ -10,6 +10,8 @@
 #ifndef HISBRIDGE_LIBS_FORWARD_INGEST_CLIENT_H_
 #define HISBRIDGE_LIBS_FORWARD_INGEST_CLIENT_H_
 
+#include <grpcpp/security/credentials.h>
+
 #include <memory>
 #include <string>
 
@@ -35,6 +37,9 @@ struct GrpcIngestOptions {
   // Upper bound of gRPC's reconnect backoff, so a returning ingest is found
   // quickly.
   absl::Duration max_reconnect_backoff = absl::Seconds(5);
+  // TLS to ingest (security::GrpcClientCredentials, with this connector's
+  // client certificate); null for plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 std::unique_ptr<IngestClient> NewGrpcIngestClient(const GrpcIngestOptions& options);

@@ -7,8 +7,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/base/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
@@ -40,21 +43,73 @@ absl::Status ToStatus(const rocksdb::Status& s, absl::string_view context) {
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
+// WriteFaultInjection: a write-ahead log file whose appends are torn (half
+// the data, then an I/O error) while the switch is on.
+class FaultyWalFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWalFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<WriteFaultInjection> faults)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (!faults_->fail.load()) return target()->Append(data, options, dbg);
+    return Tear(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info, rocksdb::IODebugContext* dbg) override {
+    if (!faults_->fail.load()) return target()->Append(data, options, info, dbg);
+    return Tear(data, options, dbg);
+  }
+
+ private:
+  rocksdb::IOStatus Tear(const rocksdb::Slice& data, const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) {
+    ++faults_->failed_appends;
+    (void)target()->Append(rocksdb::Slice(data.data(), data.size() / 2), options, dbg);
+    (void)target()->Flush(options, dbg);
+    return rocksdb::IOStatus::IOError("injected write fault (test)");
+  }
+  std::shared_ptr<WriteFaultInjection> faults_;
+};
+
+class FaultyFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  FaultyFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base, std::shared_ptr<WriteFaultInjection> faults)
+      : FileSystemWrapper(base), faults_(std::move(faults)) {}
+  const char* Name() const override { return "HisbridgeFaultyFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok() && absl::EndsWith(name, ".log")) result->reset(new FaultyWalFile(std::move(*result), faults_));
+    return s;
+  }
+
+ private:
+  std::shared_ptr<WriteFaultInjection> faults_;
+};
+
 }  // namespace
 
 struct WriteBatch::Impl {
   rocksdb::WriteBatch batch;
-  // The owning store's column family handles, indexed by family.
-  const std::vector<rocksdb::ColumnFamilyHandle*>* handles = nullptr;
+  // The owning store (its handles, names and cipher).
+  const KvStore::Impl* store = nullptr;
 };
 
 struct KvStore::Impl {
+  // Only with write fault injection; outlives the database.
+  std::unique_ptr<rocksdb::Env> env;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::vector<std::string> names;
+  std::shared_ptr<const ValueCipher> cipher;
+  // Per family: values are sealed.
+  std::vector<bool> encrypted;
   rocksdb::WriteOptions write_options;
   std::shared_ptr<rocksdb::Cache> cache;
   std::shared_ptr<rocksdb::Statistics> statistics;
+  bool secondary = false;
 
   ~Impl() {
     for (rocksdb::ColumnFamilyHandle* h : handles) {
@@ -62,6 +117,38 @@ struct KvStore::Impl {
     }
     handles.clear();
     if (db != nullptr) db->Close();
+  }
+
+  bool Encrypted(int family) const { return cipher != nullptr && encrypted[family]; }
+
+  // The associated data a value is sealed with: its family and row key.
+  std::string Context(int family, absl::string_view key) const {
+    std::string context;
+    context.reserve(names[family].size() + 1 + key.size());
+    context.append(names[family]);
+    context.push_back('\0');
+    context.append(key.data(), key.size());
+    return context;
+  }
+
+  static bool LooksSealed(absl::string_view stored) { return absl::StartsWith(stored, kSealedValueMagic); }
+
+  // The value as callers see it: opened when sealed.
+  absl::StatusOr<std::string> Reveal(int family, absl::string_view key, absl::string_view stored) const {
+    if (cipher == nullptr) {
+      if (LooksSealed(stored)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "family ", names[family], " holds encrypted values: open the store with its key file (--keys)"));
+      }
+      return std::string(stored);
+    }
+    if (!cipher->IsSealed(stored)) return std::string(stored);
+    auto opened = cipher->Open(Context(family, key), stored);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("family ", names[family], ": ", opened.status().message()));
+    }
+    return opened;
   }
 };
 
@@ -71,16 +158,29 @@ WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
 WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
 void WriteBatch::Put(int family, absl::string_view key, absl::string_view value) {
-  impl_->batch.Put((*impl_->handles)[family], ToSlice(key), ToSlice(value));
+  const KvStore::Impl& store = *impl_->store;
+  if (store.Encrypted(family)) {
+    auto sealed = store.cipher->Seal(store.Context(family, key), value);
+    if (!sealed.ok()) {
+      if (error_.ok()) error_ = sealed.status();
+      return;
+    }
+    impl_->batch.Put(store.handles[family], ToSlice(key), ToSlice(*sealed));
+    return;
+  }
+  impl_->batch.Put(store.handles[family], ToSlice(key), ToSlice(value));
 }
 
 void WriteBatch::Delete(int family, absl::string_view key) {
-  impl_->batch.Delete((*impl_->handles)[family], ToSlice(key));
+  impl_->batch.Delete(impl_->store->handles[family], ToSlice(key));
 }
 
 size_t WriteBatch::Count() const { return impl_->batch.Count(); }
 size_t WriteBatch::ByteSize() const { return impl_->batch.GetDataSize(); }
-void WriteBatch::Clear() { impl_->batch.Clear(); }
+void WriteBatch::Clear() {
+  impl_->batch.Clear();
+  error_ = absl::OkStatus();
+}
 
 KvStore::KvStore(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
 KvStore::~KvStore() = default;
@@ -119,9 +219,21 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, 
     impl->names.push_back(name);
     descriptors.emplace_back(name, cf_options);
   }
+  if (options.write_faults != nullptr) {
+    impl->env = rocksdb::NewCompositeEnv(
+        std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.write_faults));
+    db_options.env = impl->env.get();
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
-  if (options.read_only) {
+  if (!options.secondary_path.empty()) {
+    // The secondary must keep every table file open: the primary may
+    // delete files it still reads (RocksDB's requirement).
+    db_options.max_open_files = -1;
+    db_options.create_if_missing = false;
+    impl->secondary = true;
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_path, descriptors, &impl->handles, &db);
+  } else if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &impl->handles, &db);
   } else {
     s = rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &db);
@@ -130,7 +242,24 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, 
   impl->db.reset(db);
   impl->write_options.sync = options.sync_writes;
   impl->write_options.disableWAL = options.disable_wal;
+  impl->cipher = options.cipher;
+  for (const std::string& name : impl->names) {
+    bool plaintext = false;
+    for (const std::string& p : options.plaintext_families) plaintext = plaintext || p == name;
+    impl->encrypted.push_back(!plaintext);
+  }
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl), path));
+}
+
+absl::StatusOr<std::vector<std::string>> KvStore::ListFamilies(const std::string& path) {
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names);
+  if (!s.ok()) return ToStatus(s, absl::StrCat("list the column families of ", path));
+  std::vector<std::string> out;
+  for (std::string& n : names) {
+    if (n != rocksdb::kDefaultColumnFamilyName) out.push_back(std::move(n));
+  }
+  return out;
 }
 
 int KvStore::Family(absl::string_view name) const {
@@ -145,16 +274,22 @@ absl::StatusOr<std::optional<std::string>> KvStore::Get(int family, absl::string
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[family], ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return ToStatus(s, "RocksDB get");
+  if (impl_->cipher != nullptr || Impl::LooksSealed(value)) {
+    auto revealed = impl_->Reveal(family, key, value);
+    if (!revealed.ok()) return revealed.status();
+    return std::optional<std::string>(std::move(*revealed));
+  }
   return std::optional<std::string>(std::move(value));
 }
 
 WriteBatch KvStore::NewBatch() const {
   auto impl = std::make_unique<WriteBatch::Impl>();
-  impl->handles = &impl_->handles;
+  impl->store = impl_.get();
   return WriteBatch(std::move(impl));
 }
 
 absl::Status KvStore::Write(WriteBatch* batch) {
+  if (!batch->error_.ok()) return batch->error_;
   if (batch->Count() == 0) return absl::OkStatus();
   return ToStatus(impl_->db->Write(impl_->write_options, &batch->impl_->batch), "RocksDB write");
 }
@@ -172,17 +307,130 @@ absl::Status KvStore::ScanFrom(int family, absl::string_view prefix, absl::strin
   for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
     const absl::string_view key = ToView(it->key());
     if (!absl::StartsWith(key, prefix)) break;
+    if (impl_->cipher != nullptr || Impl::LooksSealed(ToView(it->value()))) {
+      auto revealed = impl_->Reveal(family, key, ToView(it->value()));
+      if (!revealed.ok()) return revealed.status();
+      if (!fn(key, *revealed)) break;
+      continue;
+    }
     if (!fn(key, ToView(it->value()))) break;
   }
   return ToStatus(it->status(), "RocksDB scan");
 }
 
+absl::StatusOr<KvStore::ReencryptStats> KvStore::Reencrypt(size_t batch_size) {
+  if (impl_->cipher == nullptr) return absl::FailedPreconditionError("re-encrypt: the store has no cipher");
+  ReencryptStats stats;
+  for (size_t family = 0; family < impl_->handles.size(); ++family) {
+    const int f = static_cast<int>(family);
+    const bool encrypted = impl_->Encrypted(f);
+    WriteBatch batch = NewBatch();
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handles[family]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++stats.values;
+      const absl::string_view key = ToView(it->key());
+      const absl::string_view stored = ToView(it->value());
+      const bool sealed = impl_->cipher->IsSealed(stored);
+      if (sealed && impl_->cipher->SealedWithActiveKey(stored) && encrypted) continue;
+      if (!sealed && !encrypted) continue;
+      auto plaintext = impl_->Reveal(f, key, stored);
+      if (!plaintext.ok()) return plaintext.status();
+      batch.Put(f, key, *plaintext);
+      ++stats.rewritten;
+      if (!sealed) ++stats.was_plaintext;
+      if (batch.Count() >= batch_size) {
+        HB_RETURN_IF_ERROR(Write(&batch));
+        batch.Clear();
+      }
+    }
+    HB_RETURN_IF_ERROR(ToStatus(it->status(), "RocksDB scan"));
+    HB_RETURN_IF_ERROR(Write(&batch));
+  }
+  // Old versions stay in SST files and the WAL until compaction: flush and
+  // compact everything so the old key (or the plaintext) is gone from disk.
+  HB_RETURN_IF_ERROR(Flush());
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* h : impl_->handles) {
+    HB_RETURN_IF_ERROR(ToStatus(impl_->db->CompactRange(compact, h, nullptr, nullptr), "RocksDB compaction"));
+  }
+  return stats;
+}
+
 absl::Status KvStore::Checkpoint(const std::string& dir) const {
+  // RocksDB 7.8 cannot checkpoint a secondary (it would wait for a flush
+  // that a secondary never does).
+  if (impl_->secondary) return absl::FailedPreconditionError("checkpoint of a secondary instance: use CopyTo");
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
   if (!s.ok()) return ToStatus(s, "create checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   return ToStatus(checkpoint->CreateCheckpoint(dir), absl::StrCat("checkpoint to ", dir));
+}
+
+absl::StatusOr<int64_t> KvStore::CopyTo(const std::string& dir) const {
+  rocksdb::Options copy_options;
+  copy_options.create_if_missing = true;
+  copy_options.error_if_exists = true;
+  copy_options.compression = rocksdb::kLZ4Compression;
+  copy_options.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(copy_options, dir, &raw);
+  if (!s.ok()) return ToStatus(s, absl::StrCat("create the copy at ", dir));
+  std::unique_ptr<rocksdb::DB> copy(raw);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles = {copy->DefaultColumnFamily()};
+  auto release = [&copy, &handles] {
+    for (size_t i = 1; i < handles.size(); ++i) copy->DestroyColumnFamilyHandle(handles[i]);
+    handles.clear();
+  };
+  for (size_t family = 1; family < impl_->names.size(); ++family) {
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    s = copy->CreateColumnFamily(rocksdb::ColumnFamilyOptions(copy_options), impl_->names[family], &handle);
+    if (!s.ok()) {
+      release();
+      return ToStatus(s, absl::StrCat("create family ", impl_->names[family], " in ", dir));
+    }
+    handles.push_back(handle);
+  }
+  // One snapshot for every family, so the copy is one consistent state (a
+  // secondary's state only changes in CatchUpWithPrimary, never during
+  // the copy).
+  const rocksdb::Snapshot* snapshot = impl_->secondary ? nullptr : impl_->db->GetSnapshot();
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  read_options.fill_cache = false;
+  int64_t entries = 0;
+  absl::Status result;
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;  // flushed and synced below
+  for (size_t family = 0; family < impl_->handles.size() && result.ok(); ++family) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[family]));
+    rocksdb::WriteBatch batch;
+    for (it->SeekToFirst(); it->Valid() && result.ok(); it->Next()) {
+      batch.Put(handles[family], it->key(), it->value());
+      ++entries;
+      if (batch.GetDataSize() >= (4u << 20)) {
+        result = ToStatus(copy->Write(write_options, &batch), absl::StrCat("write the copy at ", dir));
+        batch.Clear();
+      }
+    }
+    if (result.ok()) result = ToStatus(it->status(), absl::StrCat("read family ", impl_->names[family]));
+    if (result.ok()) result = ToStatus(copy->Write(write_options, &batch), absl::StrCat("write the copy at ", dir));
+  }
+  if (snapshot != nullptr) impl_->db->ReleaseSnapshot(snapshot);
+  if (result.ok()) {
+    rocksdb::FlushOptions flush;
+    result = ToStatus(copy->Flush(flush, handles), absl::StrCat("flush the copy at ", dir));
+  }
+  release();
+  if (result.ok()) result = ToStatus(copy->Close(), absl::StrCat("close the copy at ", dir));
+  if (!result.ok()) return result;
+  return entries;
+}
+
+absl::Status KvStore::CatchUpWithPrimary() {
+  if (!impl_->secondary) return absl::FailedPreconditionError("CatchUpWithPrimary: not a secondary instance");
+  return ToStatus(impl_->db->TryCatchUpWithPrimary(), absl::StrCat("catch up with the primary at ", path_));
 }
 
 absl::Status KvStore::Flush() {

@@ -11,6 +11,7 @@
 #ifndef HISBRIDGE_LIBS_INDEX_KV_STORE_H_
 #define HISBRIDGE_LIBS_INDEX_KV_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,42 @@
 #include "absl/strings/string_view.h"
 
 namespace hisbridge::index {
+
+// Encrypts values at rest (libs/security's AES-256-GCM implements it; the
+// index stays free of crypto libraries). `context` is the column family's
+// name and the row key, bound to the ciphertext so a value cannot be moved
+// to another key unnoticed. Implementations are thread-safe; errors never
+// contain key material or plaintext.
+// Every sealed value starts with these bytes, so a store opened without
+// its cipher recognises encrypted data and says so instead of handing
+// ciphertext to a parser.
+inline constexpr absl::string_view kSealedValueMagic = "HBE1";
+
+class ValueCipher {
+ public:
+  virtual ~ValueCipher() = default;
+  // The sealed form of `plaintext` under the active key.
+  virtual absl::StatusOr<std::string> Seal(absl::string_view context, absl::string_view plaintext) const = 0;
+  // The plaintext of a sealed value (DATA_LOSS when it does not
+  // authenticate; NOT_FOUND naming the key id when that key is not loaded).
+  virtual absl::StatusOr<std::string> Open(absl::string_view context, absl::string_view sealed) const = 0;
+  // True when `value` carries the sealed header (values written before
+  // encryption was turned on do not, and are read as they are).
+  virtual bool IsSealed(absl::string_view value) const = 0;
+  // True when a sealed value is under the active key (nothing to rekey).
+  virtual bool SealedWithActiveKey(absl::string_view sealed) const = 0;
+};
+
+// Tests only: while `fail` is set, every append to the store's write-ahead
+// log writes the first half of its data and then fails with an I/O error,
+// like a disk that fills up or dies in the middle of a write. RocksDB then
+// refuses further writes; reopening the store (without the fault) recovers
+// to the last complete batch.
+struct WriteFaultInjection {
+  std::atomic<bool> fail{false};
+  // Appends failed so far.
+  std::atomic<int64_t> failed_appends{0};
+};
 
 struct KvStoreOptions {
   // Column families besides "default".
@@ -41,6 +78,21 @@ struct KvStoreOptions {
   bool disable_wal = false;
   bool create_if_missing = true;
   bool read_only = false;
+  // Encrypts the values written to every column family except those named
+  // in `plaintext_families` (offsets, counters: nothing personal); sealed
+  // values are opened on read in any family. Null: no encryption, and
+  // reading a sealed value fails with FAILED_PRECONDITION. Row keys are never encrypted: they must not contain
+  // identifiers (use keyed tokens, libs/security/key_ring.h KeyedToken).
+  std::shared_ptr<const ValueCipher> cipher;
+  std::vector<std::string> plaintext_families;
+  // Opens the database as a RocksDB secondary instance: read-only, safe
+  // while another process (the primary, e.g. a running linker) writes it,
+  // and consistent: it sees whole write batches only, as of the open or
+  // the last CatchUpWithPrimary(). The directory holds the secondary's own
+  // info log (any empty scratch directory). Writes fail.
+  std::string secondary_path;
+  // Tests only: simulates a failing disk (see WriteFaultInjection).
+  std::shared_ptr<WriteFaultInjection> write_faults;
 };
 
 class KvStore;
@@ -62,6 +114,8 @@ class WriteBatch {
  private:
   friend class KvStore;
   struct Impl;
+  // Set by a Put whose value could not be sealed; KvStore::Write returns it.
+  absl::Status error_;
   explicit WriteBatch(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -70,6 +124,9 @@ class KvStore {
  public:
   // Opens (or creates) the database at `path`.
   static absl::StatusOr<std::unique_ptr<KvStore>> Open(const std::string& path, const KvStoreOptions& options);
+  // The column families of an existing database, besides "default" (for
+  // tools that open any store, like `hisbridge rekey`).
+  static absl::StatusOr<std::vector<std::string>> ListFamilies(const std::string& path);
   ~KvStore();
   KvStore(const KvStore&) = delete;
   KvStore& operator=(const KvStore&) = delete;
@@ -90,11 +147,36 @@ class KvStore {
                         const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
 
   // A consistent on-disk copy (hard links where possible) in a new
-  // directory `dir`, openable with Open().
+  // directory `dir`, openable with Open(). Not available on a secondary
+  // (use CopyTo).
   absl::Status Checkpoint(const std::string& dir) const;
+
+  // A consistent copy of every column family in a new database at `dir`,
+  // written entry by entry with the stored bytes unchanged (sealed values
+  // stay sealed; no cipher needed). Works on a secondary instance, where
+  // Checkpoint does not; slower than Checkpoint (it rewrites the data).
+  // Returns the number of entries copied.
+  absl::StatusOr<int64_t> CopyTo(const std::string& dir) const;
+
+  // Secondary instances only: reads what the primary wrote since the open
+  // or the last call (whole batches only).
+  absl::Status CatchUpWithPrimary();
 
   // Flushes memtables to SST files.
   absl::Status Flush();
+
+  // Rewrites every value of the encrypted families that is not sealed with
+  // the cipher's active key (older keys, or plaintext written before
+  // encryption was on), in batches, then compacts so that no file keeps the
+  // old form. Safe while the store is in use only if no other writer
+  // rewrites the same keys concurrently (run it at start, or offline with
+  // `hisbridge rekey`). FAILED_PRECONDITION without a cipher.
+  struct ReencryptStats {
+    int64_t values = 0;       // values examined
+    int64_t rewritten = 0;    // re-sealed under the active key
+    int64_t was_plaintext = 0;  // of which were not sealed at all
+  };
+  absl::StatusOr<ReencryptStats> Reencrypt(size_t batch_size = 1000);
 
   // RocksDB statistics for metrics: total SST bytes, live data estimate,
   // and whether writes are currently stalled.
@@ -121,6 +203,7 @@ class KvStore {
   const std::string& path() const { return path_; }
 
  private:
+  friend class WriteBatch;
   struct Impl;
   KvStore(std::unique_ptr<Impl> impl, std::string path);
   std::unique_ptr<Impl> impl_;

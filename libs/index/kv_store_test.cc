@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -107,6 +108,119 @@ TEST_F(KvStoreTest, StatsReportSizeAndNoStallsOnAnIdleStore) {
   EXPECT_EQ(stats.stall_micros, 0u);
   EXPECT_EQ(stats.write_stops, 0u);
   EXPECT_EQ(stats.write_slowdowns, 0u);
+}
+
+// Seals by prefixing, so the test can see whether a copy kept the sealed
+// bytes.
+class PrefixCipher : public ValueCipher {
+ public:
+  absl::StatusOr<std::string> Seal(absl::string_view, absl::string_view plaintext) const override {
+    return absl::StrCat(kSealedValueMagic, plaintext);
+  }
+  absl::StatusOr<std::string> Open(absl::string_view, absl::string_view sealed) const override {
+    return std::string(sealed.substr(kSealedValueMagic.size()));
+  }
+  bool IsSealed(absl::string_view value) const override { return absl::StartsWith(value, kSealedValueMagic); }
+  bool SealedWithActiveKey(absl::string_view) const override { return true; }
+};
+
+TEST_F(KvStoreTest, SecondarySeesWholeBatchesOfARunningPrimaryAfterCatchingUp) {
+  auto primary = Open(dir_ + "/db");
+  const int a = primary->Family("a"), b = primary->Family("b");
+  WriteBatch first = primary->NewBatch();
+  first.Put(a, "k", "1");
+  first.Put(b, "k", "1");
+  ASSERT_TRUE(primary->Write(&first).ok());
+
+  KvStoreOptions options;
+  options.families = KvStore::ListFamilies(dir_ + "/db").value();
+  EXPECT_THAT(options.families, ::testing::ElementsAre("a", "b"));
+  options.secondary_path = dir_ + "/secondary";
+  auto secondary = KvStore::Open(dir_ + "/db", options);
+  ASSERT_TRUE(secondary.ok()) << secondary.status();
+  EXPECT_EQ((*secondary)->Get(a, "k").value().value_or(""), "1");
+
+  WriteBatch second = primary->NewBatch();
+  second.Put(a, "k", "2");
+  second.Put(b, "k", "2");
+  ASSERT_TRUE(primary->Write(&second).ok());
+  EXPECT_EQ((*secondary)->Get(a, "k").value().value_or(""), "1") << "frozen until it catches up";
+  ASSERT_TRUE((*secondary)->CatchUpWithPrimary().ok());
+  EXPECT_EQ((*secondary)->Get(a, "k").value().value_or(""), "2");
+  EXPECT_EQ((*secondary)->Get(b, "k").value().value_or(""), "2");
+
+  WriteBatch refused = (*secondary)->NewBatch();
+  refused.Put(a, "k", "3");
+  EXPECT_FALSE((*secondary)->Write(&refused).ok());
+  EXPECT_EQ((*secondary)->Checkpoint(dir_ + "/copy").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(primary->CatchUpWithPrimary().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KvStoreTest, CopyOfASecondaryKeepsEveryFamilyAndTheStoredBytes) {
+  KvStoreOptions options;
+  options.families = {"a", "b"};
+  options.cipher = std::make_shared<PrefixCipher>();
+  options.plaintext_families = {"default", "b"};
+  auto primary = KvStore::Open(dir_ + "/db", options);
+  ASSERT_TRUE(primary.ok()) << primary.status();
+  const int a = (*primary)->Family("a"), b = (*primary)->Family("b");
+  WriteBatch batch = (*primary)->NewBatch();
+  for (int i = 0; i < 500; ++i) batch.Put(a, absl::StrCat("k", i), absl::StrCat("secret", i));
+  batch.Put(b, "offset", "42");
+  batch.Put(0, "schema", "v1");
+  ASSERT_TRUE((*primary)->Write(&batch).ok());
+
+  KvStoreOptions secondary_options;
+  secondary_options.families = {"a", "b"};
+  secondary_options.secondary_path = dir_ + "/secondary";
+  auto secondary = KvStore::Open(dir_ + "/db", secondary_options);  // no cipher
+  ASSERT_TRUE(secondary.ok()) << secondary.status();
+  auto copied = (*secondary)->CopyTo(dir_ + "/copy");
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(*copied, 502);
+  EXPECT_FALSE((*secondary)->CopyTo(dir_ + "/copy").ok()) << "never over an existing store";
+
+  auto plain = Open(dir_ + "/copy");  // without the cipher: sealed values are refused, not shown
+  EXPECT_EQ(plain->Get(b, "offset").value().value_or(""), "42");
+  EXPECT_EQ(plain->Get(0, "schema").value().value_or(""), "v1");
+  EXPECT_EQ(plain->Get(a, "k7").status().code(), absl::StatusCode::kFailedPrecondition);
+  plain.reset();
+  auto sealed = KvStore::Open(dir_ + "/copy", options);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ((*sealed)->Get(a, "k7").value().value_or(""), "secret7");
+}
+
+TEST_F(KvStoreTest, FailedLogWriteAppliesNothingAndRecoversToTheLastBatch) {
+  auto faults = std::make_shared<WriteFaultInjection>();
+  KvStoreOptions options;
+  options.families = {"a", "b"};
+  options.write_faults = faults;
+  {
+    auto store = KvStore::Open(dir_ + "/db", options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    const int a = (*store)->Family("a"), b = (*store)->Family("b");
+    WriteBatch good = (*store)->NewBatch();
+    good.Put(a, "state", "1");
+    good.Put(b, "offset", "1");
+    ASSERT_TRUE((*store)->Write(&good).ok());
+
+    faults->fail = true;
+    WriteBatch torn = (*store)->NewBatch();
+    torn.Put(a, "state", "2");
+    torn.Put(b, "offset", "2");
+    const absl::Status failed = (*store)->Write(&torn);
+    EXPECT_EQ(failed.code(), absl::StatusCode::kInternal) << failed;
+    EXPECT_THAT(failed.message(), ::testing::HasSubstr("injected write fault"));
+    EXPECT_EQ(faults->failed_appends.load(), 1);
+    EXPECT_EQ((*store)->Get(a, "state").value().value_or(""), "1");
+    faults->fail = false;
+    WriteBatch after = (*store)->NewBatch();
+    after.Put(a, "state", "3");
+    EXPECT_FALSE((*store)->Write(&after).ok()) << "RocksDB stops writing after a log write error";
+  }
+  auto store = Open(dir_ + "/db");
+  EXPECT_EQ(store->Get(store->Family("a"), "state").value().value_or(""), "1");
+  EXPECT_EQ(store->Get(store->Family("b"), "offset").value().value_or(""), "1");
 }
 
 TEST(KeyEncoding, Uint64SortsNumerically) {

@@ -174,6 +174,19 @@ absl::StatusOr<std::optional<int64_t>> PatientIndex::GetNextOffset(absl::string_
   return std::optional<int64_t>(static_cast<int64_t>(DecodeUint64(**value)));
 }
 
+absl::StatusOr<std::map<int32_t, int64_t>> PatientIndex::NextOffsets(absl::string_view topic) const {
+  std::map<int32_t, int64_t> offsets;
+  const std::string prefix = JoinKey({topic, ""});
+  absl::Status s = store_->Scan(offsets_, prefix, [&](absl::string_view key, absl::string_view value) {
+    if (key.size() == prefix.size() + 8) {
+      offsets[static_cast<int32_t>(DecodeUint64(key.substr(prefix.size())))] = static_cast<int64_t>(DecodeUint64(value));
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  return offsets;
+}
+
 absl::Status PatientIndex::ForEachRegion(const RegionFn& fn) const {
   return ScanParsed<RegionMeta>(*store_, meta_, "meta", JoinKey({"region", ""}),
                                 [&](absl::string_view, const RegionMeta& m) { return fn(m); });

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +89,8 @@ class PatientIndex {
 
   // The next inbox offset to consume for a partition, if any was stored.
   absl::StatusOr<std::optional<int64_t>> GetNextOffset(absl::string_view topic, int32_t partition) const;
+  // Every stored partition of `topic` with its next offset.
+  absl::StatusOr<std::map<int32_t, int64_t>> NextOffsets(absl::string_view topic) const;
 
   using RecordFn = std::function<bool(const hisbridge::index::v1::StoredRecord&)>;
   using LinkFn = std::function<bool(absl::string_view facility_id, absl::string_view record_id,
@@ -116,6 +119,9 @@ class PatientIndex {
                                                        absl::string_view record_id)>& fn) const;
 
   absl::Status Checkpoint(const std::string& dir) const { return store_->Checkpoint(dir); }
+  // Opened as a secondary (KvStoreOptions::secondary_path): reads what the
+  // primary committed since the open or the last call.
+  absl::Status CatchUpWithPrimary() { return store_->CatchUpWithPrimary(); }
   KvStore::Stats GetStats() const { return store_->GetStats(); }
   const std::string& path() const { return store_->path(); }
 

@@ -1,5 +1,6 @@
 #include "libs/index/patient_index.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,18 @@ TEST_F(PatientIndexTest, OutboxKeepsOrder) {
                       return true;
                     }).ok());
   EXPECT_THAT(seqs, ::testing::ElementsAre(1, 3, 200));
+}
+
+TEST_F(PatientIndexTest, NextOffsetsListsEveryPartitionOfATopic) {
+  IndexBatch batch = index_->NewBatch();
+  batch.SetNextOffset("hisbridge.inbox", 0, 17);
+  batch.SetNextOffset("hisbridge.inbox", 12, 3);
+  batch.SetNextOffset("other.inbox", 1, 5);
+  ASSERT_TRUE(index_->Commit(&batch).ok());
+  auto offsets = index_->NextOffsets("hisbridge.inbox");
+  ASSERT_TRUE(offsets.ok()) << offsets.status();
+  EXPECT_EQ(*offsets, (std::map<int32_t, int64_t>{{0, 17}, {12, 3}}));
+  EXPECT_TRUE(index_->NextOffsets("missing").value().empty());
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "libs/linker/batch_linker.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "hisbridge/v1/events.pb.h"
@@ -11,8 +15,43 @@
 
 namespace hisbridge::linker {
 
-BatchLinker::BatchLinker(const LinkEngine* engine, const records::FacilityDirectory* facilities)
-    : engine_(engine), facilities_(facilities) {}
+struct BatchLinker::Prepared {
+  int64_t line = 0;
+  // The line as read; kept only when it is rejected (for the callback).
+  std::string raw;
+  hisbridge::v1::Record record;
+  std::vector<hisbridge::v1::FieldIssue> errors;
+  absl::Time event_time;
+  bool is_patient = false;
+  bool prepared = false;
+  std::string region;
+  match::MatchRecord match;
+};
+
+struct BatchLinker::Chunk {
+  struct LineRef {
+    size_t offset = 0;
+    size_t length = 0;
+    int64_t number = 0;
+    bool too_long = false;
+  };
+  // The chunk's lines separated by '\n' and followed by padding, so every
+  // line has the readable bytes after it that the JSON parser wants.
+  std::string text;
+  std::vector<LineRef> lines;
+  std::vector<Prepared> items;
+  int64_t end_offset = 0;
+  bool done = false;
+};
+
+namespace {
+
+constexpr size_t kChunkLines = 2048;
+
+}  // namespace
+
+BatchLinker::BatchLinker(const LinkEngine* engine, const records::FacilityDirectory* facilities, int threads)
+    : engine_(engine), facilities_(facilities), threads_(std::max(1, threads)) {}
 
 RegionState* BatchLinker::RegionFor(const std::string& region) {
   auto& slot = regions_[region];
@@ -20,66 +59,187 @@ RegionState* BatchLinker::RegionFor(const std::string& region) {
   return slot.get();
 }
 
-void BatchLinker::AddRecord(const hisbridge::v1::Record& record, int64_t line_number, absl::string_view raw,
-                            const RejectFn& on_reject) {
+void BatchLinker::PrepareChunk(Chunk* chunk) const {
+  thread_local records::RecordJsonParser parser;
+  thread_local records::ParsedRecord parsed;
+  chunk->items.resize(chunk->lines.size());
+  for (size_t i = 0; i < chunk->lines.size(); ++i) {
+    const Chunk::LineRef& ref = chunk->lines[i];
+    Prepared& item = chunk->items[i];
+    item.line = ref.number;
+    const absl::string_view text(chunk->text.data() + ref.offset, ref.length);
+    if (ref.too_long) {
+      item.raw = std::string(text);
+      item.errors.push_back(records::MakeIssue(
+          "", "line.too_long", absl::StrCat("line is longer than ", records::kMaxLineBytes, " bytes")));
+      continue;
+    }
+    parser.Parse(text, &parsed, /*padded=*/true);
+    if (!parsed.ok()) {
+      item.raw = std::string(text);
+      item.errors = parsed.errors;
+      continue;
+    }
+    records::ValidationResult validation = records::ValidateRecord(parsed.record);
+    if (!validation.ok()) {
+      item.raw = std::string(text);
+      item.errors = std::move(validation.errors);
+      continue;
+    }
+    item.event_time = validation.event_time;
+    if (records::ParseKind(parsed.record.kind()) != records::RecordKind::kPatient) continue;
+    item.is_patient = true;
+    item.region = facilities_->RegionOf(parsed.record.facility_id());
+    item.record.Swap(&parsed.record);
+    if (records::ParseOp(item.record.op()) == records::RecordOp::kUpsert) {
+      engine_->PrepareRecord(item.record, LinkEngine::RecordDay(absl::ToUnixMicros(item.event_time)), item.region,
+                             &item.match);
+      item.prepared = true;
+    }
+  }
+  // The text is no longer needed; free it early.
+  std::string().swap(chunk->text);
+}
+
+void BatchLinker::Apply(Prepared* item, const RejectFn& on_reject) {
   ++stats_.lines;
-  records::ValidationResult validation = records::ValidateRecord(record);
-  if (!validation.ok()) {
+  if (!item->errors.empty()) {
     ++stats_.rejected;
-    if (on_reject) on_reject(line_number, raw, validation.errors);
+    if (on_reject) on_reject(item->line, item->raw, item->errors);
     return;
   }
-  if (records::ParseKind(record.kind()) != records::RecordKind::kPatient) {
+  if (!item->is_patient) {
     ++stats_.clinical_events;
     return;
   }
   ++stats_.patient_records;
   hisbridge::v1::InboxEvent event;
-  event.set_region(facilities_->RegionOf(record.facility_id()));
-  *event.mutable_record() = record;
+  event.set_region(item->region);
+  event.mutable_record()->Swap(&item->record);
   RegionState* state = RegionFor(event.region());
   // The batch has no inbox; the input's own event time stands in for the
   // message time so decisions are stamped as in streaming.
-  InputPosition position{"file", 0, sequence_++, validation.event_time};
+  InputPosition position{"file", 0, sequence_++, item->event_time};
   RegionChanges& changes = changes_.For(state);
-  (void)engine_->Apply(event, position, state, &changes, &stats_.engine);
+  (void)engine_->Apply(event, position, state, &changes, &stats_.engine, item->prepared ? &item->match : nullptr);
   // Nothing is persisted in batch mode; forget what changed.
   changes_.Clear();
 }
 
+void BatchLinker::AddRecord(const hisbridge::v1::Record& record, int64_t line_number, absl::string_view raw,
+                            const RejectFn& on_reject) {
+  Prepared item;
+  item.line = line_number;
+  records::ValidationResult validation = records::ValidateRecord(record);
+  if (!validation.ok()) {
+    item.raw = std::string(raw);
+    item.errors = std::move(validation.errors);
+  } else {
+    item.event_time = validation.event_time;
+    item.is_patient = records::ParseKind(record.kind()) == records::RecordKind::kPatient;
+    item.record = record;
+    item.region = facilities_->RegionOf(record.facility_id());
+  }
+  Apply(&item, on_reject);
+}
+
 absl::Status BatchLinker::AddFile(const std::string& path, const RejectFn& on_reject, const ProgressFn& on_progress) {
-  auto reader = records::LineReader::Open(path);
-  if (!reader.ok()) return reader.status();
-  records::RecordJsonParser parser;
-  records::ParsedRecord parsed;
-  records::Line line;
-  int64_t next_progress = 0;
-  while ((*reader)->Next(&line)) {
-    if (line.too_long) {
-      ++stats_.lines;
-      ++stats_.rejected;
-      if (on_reject) {
-        on_reject(line.number, line.text.substr(0, 200),
-                  {records::MakeIssue("", "line.too_long",
-                                      absl::StrCat("line is longer than ", records::kMaxLineBytes, " bytes"))});
+  auto opened = records::LineReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  records::LineReader& reader = **opened;
+  bool input_done = false;
+  // Reads the next chunk of lines; null at the end of the input.
+  auto read_chunk = [&]() -> std::unique_ptr<Chunk> {
+    if (input_done) return nullptr;
+    auto chunk = std::make_unique<Chunk>();
+    records::Line line;
+    while (chunk->lines.size() < kChunkLines) {
+      if (!reader.Next(&line)) {
+        input_done = true;
+        break;
       }
-      continue;
+      Chunk::LineRef ref;
+      ref.offset = chunk->text.size();
+      ref.number = line.number;
+      ref.too_long = line.too_long;
+      const absl::string_view text = line.too_long ? line.text.substr(0, 200) : line.text;
+      ref.length = text.size();
+      chunk->text.append(text.data(), text.size());
+      chunk->text.push_back('\n');
+      chunk->end_offset = line.end_offset;
+      chunk->lines.push_back(ref);
     }
-    parser.Parse(line.text, &parsed, /*padded=*/true);
-    if (!parsed.ok()) {
-      ++stats_.lines;
-      ++stats_.rejected;
-      if (on_reject) on_reject(line.number, line.text, parsed.errors);
-      continue;
+    if (chunk->lines.empty()) return nullptr;
+    chunk->text.append(records::kLinePadding, '\0');
+    return chunk;
+  };
+  int64_t next_progress = 0;
+  auto apply_chunk = [&](Chunk* chunk) {
+    for (Prepared& item : chunk->items) Apply(&item, on_reject);
+    if (on_progress && chunk->end_offset >= next_progress) {
+      on_progress(chunk->end_offset);
+      next_progress = chunk->end_offset + (8 << 20);
     }
-    AddRecord(parsed.record, line.number, line.text, on_reject);
-    if (on_progress && line.end_offset >= next_progress) {
-      on_progress(line.end_offset);
-      next_progress = line.end_offset + (8 << 20);
+  };
+
+  if (threads_ <= 1) {
+    while (auto chunk = read_chunk()) {
+      PrepareChunk(chunk.get());
+      apply_chunk(chunk.get());
     }
+  } else {
+    // Workers prepare chunks in any order; this thread reads ahead a few
+    // chunks and links them in file order as they become ready.
+    std::mutex mu;
+    std::condition_variable work_ready, chunk_done;
+    std::deque<Chunk*> work;
+    bool stopping = false;
+    std::vector<std::thread> workers;
+    for (int i = 0; i + 1 < threads_; ++i) {
+      workers.emplace_back([&] {
+        std::unique_lock<std::mutex> lock(mu);
+        while (true) {
+          work_ready.wait(lock, [&] { return stopping || !work.empty(); });
+          if (work.empty()) return;
+          Chunk* chunk = work.front();
+          work.pop_front();
+          lock.unlock();
+          PrepareChunk(chunk);
+          lock.lock();
+          chunk->done = true;
+          chunk_done.notify_all();
+        }
+      });
+    }
+    std::deque<std::unique_ptr<Chunk>> in_flight;
+    const size_t max_in_flight = static_cast<size_t>(threads_) * 3;
+    while (true) {
+      while (in_flight.size() < max_in_flight) {
+        std::unique_ptr<Chunk> chunk = read_chunk();
+        if (chunk == nullptr) break;
+        std::lock_guard<std::mutex> lock(mu);
+        work.push_back(chunk.get());
+        in_flight.push_back(std::move(chunk));
+        work_ready.notify_one();
+      }
+      if (in_flight.empty()) break;
+      Chunk* front = in_flight.front().get();
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        chunk_done.wait(lock, [&] { return front->done; });
+      }
+      apply_chunk(front);
+      in_flight.pop_front();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+      work_ready.notify_all();
+    }
+    for (std::thread& t : workers) t.join();
   }
   if (on_progress) on_progress(-1);
-  return (*reader)->status();
+  return reader.status();
 }
 
 std::vector<std::array<std::string, 3>> BatchLinker::Links() const {

@@ -9,7 +9,13 @@
 // never silently dropped. Clinical events do not affect linking and are
 // counted only.
 //
-// Thread safety: not thread-safe.
+// With more than one thread, reading, JSON parsing, validation and the
+// matcher's preparation (normalisation, blocking keys) run on worker
+// threads, chunk by chunk, while the calling thread links the prepared
+// records strictly in file order: the result is identical to a one-thread
+// run.
+//
+// Thread safety: not thread-safe (the worker threads are internal).
 #ifndef HISBRIDGE_LIBS_LINKER_BATCH_LINKER_H_
 #define HISBRIDGE_LIBS_LINKER_BATCH_LINKER_H_
 
@@ -48,7 +54,8 @@ class BatchLinker {
   // Called now and then with bytes read so far (for a progress bar).
   using ProgressFn = std::function<void(int64_t bytes_read)>;
 
-  BatchLinker(const LinkEngine* engine, const records::FacilityDirectory* facilities);
+  // `threads` counts the calling thread: 1 does everything on it.
+  BatchLinker(const LinkEngine* engine, const records::FacilityDirectory* facilities, int threads = 1);
 
   absl::Status AddFile(const std::string& path, const RejectFn& on_reject, const ProgressFn& on_progress = nullptr);
   // Links one record (already validated or not; invalid ones are rejected).
@@ -65,7 +72,13 @@ class BatchLinker {
   std::vector<const RegionState*> Regions() const;
 
  private:
+  struct Prepared;
+  struct Chunk;
   RegionState* RegionFor(const std::string& region);
+  // Parses, validates and prepares the lines of a chunk (any thread).
+  void PrepareChunk(Chunk* chunk) const;
+  // Links a prepared record (the calling thread, in file order).
+  void Apply(Prepared* item, const RejectFn& on_reject);
 
   const LinkEngine* engine_;
   const records::FacilityDirectory* facilities_;
@@ -73,6 +86,7 @@ class BatchLinker {
   ChangeSet changes_;
   BatchLinkStats stats_;
   int64_t sequence_ = 0;
+  int threads_ = 1;
 };
 
 }  // namespace hisbridge::linker

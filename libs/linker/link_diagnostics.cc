@@ -23,7 +23,7 @@ bool ShareToken(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b, 
       ++j;
     } else {
       any = true;
-      const std::vector<RecordHandle>* block = state.Blocked(a[i]);
+      const BlockList* block = state.Blocked(a[i]);
       if (block != nullptr && block->size() <= max_block) *searchable = true;
       ++i, ++j;
     }

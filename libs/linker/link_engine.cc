@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/base/time_format.h"
+#include "libs/match/comparison.h"
 #include "libs/records/validate.h"
 
 namespace hisbridge::linker {
@@ -27,8 +28,14 @@ const absl::TimeZone& ChinaTime() {
 }
 
 // How much stronger (log2 likelihood ratio) the best of several strong
-// candidates must be to be taken as the record's own: 2^8 = 256 times.
-constexpr double kClearMargin = 8.0;
+// candidates must be to be taken as the record's own, on top of the
+// structural condition (an identifier, or the exact name where the other
+// only comes close): 2^3 = 8 times.
+constexpr double kClearMargin = 3.0;
+
+// The facility rule (see ScoreCandidates) applies to records of people
+// younger than this.
+constexpr int kFacilityRuleMaxAge = 18;
 
 struct PatientScore {
   std::string patient_id;
@@ -39,6 +46,16 @@ struct PatientScore {
   bool identifier_agrees = false;
   // Some member has exactly the record's name.
   bool names_identical = false;
+  // Members from the record's own facility under a different name (the
+  // facility took them for other people), and the best score over the
+  // other members.
+  std::vector<RecordHandle> facility_conflicts;
+  double score_without_conflicts = match::kCertainNonMatchScore;
+  bool capped_by_facility = false;
+  // The record evidently belongs to the patient (an identifier or the
+  // exact name of other members, and enough evidence without the
+  // conflicting members): those members are the ones to move out.
+  bool evict_conflicts = false;
 };
 
 }  // namespace
@@ -86,6 +103,16 @@ class LinkEngine::Application {
   void Link(RecordHandle h);
   // Links the record automatically to `target`.
   void LinkTo(RecordHandle h, const PatientScore& target);
+  // Moves out of candidate patients the records of the record's own facility that
+  // are evidently other people (see the .cc), fixing the scores.
+  void EvictFacilityConflicts(std::vector<PatientScore>* scores);
+  // Notes members of a patient the record is excluded from that may be the
+  // record's own (see the .cc); SecondLooks re-links them.
+  void NoteMixedPatient(RecordHandle h, const PatientState& patient);
+  // Splits a patient whose members carry two names, each spelled alike by
+  // two or more records (see the .cc).
+  void SplitSpellingGroups(const std::string& patient_id);
+  void SecondLooks();
   // Moves the record into `patient_id` ("" = out of any patient).
   void MoveTo(RecordHandle h, const std::string& patient_id, LinkInfo link);
   PatientState& NewPatientFor(RecordHandle h);
@@ -114,6 +141,10 @@ class LinkEngine::Application {
   EngineCounters& counters_;
   const std::string now_;
   std::set<std::string> touched_;
+  // Inside a re-evaluation triggered by another record (no further ones).
+  bool reevaluating_ = false;
+  // Records to re-evaluate once the current record is placed.
+  std::vector<RecordHandle> second_look_;
   size_t first_change_ = changes_.change_events.size();
 };
 
@@ -123,7 +154,9 @@ void LinkEngine::Application::SetPrepared(RecordHandle h, match::MatchRecord* pr
     state_.frequencies().Remove(r.match);
     r.counted = false;
   }
-  std::vector<uint64_t> old(r.stored.blocking_tokens().begin(), r.stored.blocking_tokens().end());
+  // The tokens live in the MatchRecord only; StateStore copies them into
+  // the stored record when it persists it.
+  std::vector<uint64_t> old = std::move(r.match.blocking_tokens);
   if (prepared != nullptr) {
     std::swap(r.match, *prepared);
   } else {
@@ -142,7 +175,6 @@ void LinkEngine::Application::SetPrepared(RecordHandle h, match::MatchRecord* pr
       changes_.blocking_added.emplace_back(t, h);
     }
   }
-  r.stored.mutable_blocking_tokens()->Assign(tokens.begin(), tokens.end());
   if (prepared != nullptr) {
     state_.frequencies().Add(r.match);
     r.counted = true;
@@ -151,9 +183,12 @@ void LinkEngine::Application::SetPrepared(RecordHandle h, match::MatchRecord* pr
 
 std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle h) {
   const match::MatchRecord& m = Rec(h).match;
-  std::set<std::string> candidate_patients;
+  // Candidate patients by their member records: a small vector, sorted and
+  // made unique, is much cheaper here than a set of id strings (the order
+  // does not matter: the scores are sorted at the end).
+  std::vector<const std::string*> candidate_patients;
   for (uint64_t token : m.blocking_tokens) {
-    const std::vector<RecordHandle>* blocked = state_.Blocked(token);
+    const BlockList* blocked = state_.Blocked(token);
     if (blocked == nullptr) continue;
     if (blocked->size() > engine_.options_.max_block_size) {
       ++counters_.oversized_blocks_skipped;
@@ -162,16 +197,22 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
     for (RecordHandle c : *blocked) {
       if (c == h) continue;
       const RecordState& cr = Rec(c);
-      if (cr.live() && !cr.patient_id().empty()) candidate_patients.insert(cr.patient_id());
+      if (cr.live() && !cr.patient_id().empty()) candidate_patients.push_back(&cr.patient_id());
     }
   }
   // The record's own patient is always re-examined, so that a record whose
   // evidence changed can leave it.
   const std::string& current = Rec(h).patient_id();
-  if (!current.empty()) candidate_patients.insert(current);
+  if (!current.empty()) candidate_patients.push_back(&current);
+  std::sort(candidate_patients.begin(), candidate_patients.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  candidate_patients.erase(std::unique(candidate_patients.begin(), candidate_patients.end(),
+                                       [](const std::string* a, const std::string* b) { return *a == *b; }),
+                           candidate_patients.end());
 
   std::vector<PatientScore> scores;
-  for (const std::string& pid : candidate_patients) {
+  for (const std::string* candidate : candidate_patients) {
+    const std::string& pid = *candidate;
     PatientState* patient = state_.FindPatient(pid);
     if (patient == nullptr) continue;
     if (pid != current && !current.empty() && state_.IsNotSame(current, pid)) continue;
@@ -189,6 +230,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
         // One forbidden pair excludes the whole patient: linking would put
         // the two (e.g. twins with different ids) into one person.
         excluded = true;
+        NoteMixedPatient(h, *patient);
         break;
       }
       if ((m.placeholder_name || other.placeholder_name) && !s.same_resident_id) continue;
@@ -196,9 +238,20 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
       // patient under a different name: the facility itself took them for
       // two people (twins registered together), and one clinic rarely
       // registers one person twice under two spellings.
-      static const bool no_facility_rule = getenv("HB_NOFAC") != nullptr;
-      if (!no_facility_rule && !s.identifier_agrees && !s.names_identical && Rec(mh).facility_id() == Rec(h).facility_id()) {
+      // Only for children (or records of unknown age) and records without
+      // resident ids: adults with ids are told apart by them, while a
+      // clinic's second record of one adult under a mistyped name is
+      // common (an outpatient and an inpatient number) and should link.
+      const bool minor = (m.age_years < 0 && other.age_years < 0) ||
+                         (m.age_years >= 0 && m.age_years < kFacilityRuleMaxAge) ||
+                         (other.age_years >= 0 && other.age_years < kFacilityRuleMaxAge);
+      const bool without_ids = m.resident_id.empty() && other.resident_id.empty();
+      if ((minor || without_ids) && !s.identifier_agrees && !s.names_identical &&
+          Rec(mh).facility_id() == Rec(h).facility_id()) {
         facility_conflict = true;
+        ps.facility_conflicts.push_back(mh);
+      } else if (s.score > ps.score_without_conflicts) {
+        ps.score_without_conflicts = s.score;
       }
       if (s.score > ps.score) {
         ps.score = s.score;
@@ -212,8 +265,11 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
     const double upper = matcher_.thresholds().upper;
     if (facility_conflict && !ps.identifier_agrees && ps.score >= upper) {
       ps.score = upper - 1e-3;
+      ps.capped_by_facility = true;
       ++counters_.facility_conflicts;
     }
+    ps.evict_conflicts = facility_conflict && (ps.identifier_agrees || ps.names_identical) &&
+                         ps.score_without_conflicts >= upper;
     scores.push_back(ps);
   }
   std::sort(scores.begin(), scores.end(), [](const PatientScore& a, const PatientScore& b) {
@@ -298,6 +354,7 @@ void LinkEngine::Application::Link(RecordHandle h) {
   }
   const match::Thresholds t = matcher_.thresholds();
   std::vector<PatientScore> scores = ScoreCandidates(h);
+  EvictFacilityConflicts(&scores);
   std::vector<PatientScore> above, between;
   for (const PatientScore& s : scores) {
     if (s.score >= t.upper) above.push_back(s);
@@ -345,6 +402,22 @@ void LinkEngine::Application::Link(RecordHandle h) {
       LinkTo(h, best);
       ++counters_.clear_best_links;
       OpenReview(h, above, "matches_several_patients");
+      // A lone record the new member matches strongly may now match its
+      // patient too (the new member bridges them): give it its turn, as if
+      // it had arrived now. It links only if the patient is then its single
+      // strong candidate.
+      if (!reevaluating_) {
+        reevaluating_ = true;
+        for (size_t i = 1; i < above.size(); ++i) {
+          const PatientState* other = state_.FindPatient(above[i].patient_id);
+          if (other == nullptr || other->members.size() != 1) continue;
+          const RecordHandle lone = other->members[0];
+          if (Rec(lone).link.link().pinned()) continue;
+          Link(lone);
+          ++counters_.bridged_relinks;
+        }
+        reevaluating_ = false;
+      }
       return;
     }
     ++counters_.reviews_several_patients;
@@ -369,6 +442,84 @@ void LinkEngine::Application::Link(RecordHandle h) {
   }
 }
 
+void LinkEngine::Application::NoteMixedPatient(RecordHandle h, const PatientState& patient) {
+  if (reevaluating_) return;
+  // The record cannot join this patient (a member has another valid
+  // resident id), yet members there bear exactly its name without an id
+  // of their own: the patient may hold two people (twins, one of whose
+  // records joined the other before their ids showed them apart). Those
+  // members get a second look once the record has its place.
+  const match::MatchRecord& m = Rec(h).match;
+  for (RecordHandle x : patient.members) {
+    if (x == h) continue;
+    const match::MatchRecord& other = Rec(x).match;
+    if (!other.resident_id.empty() || other.name.empty() || m.name.empty()) continue;
+    const uint8_t name = match::CompareName(m.name, other.name);
+    if (name != match::level::kNameExact && name != match::level::kNameVariant &&
+        name != match::level::kNameLatinEqual) {
+      continue;
+    }
+    if (std::find(second_look_.begin(), second_look_.end(), x) == second_look_.end()) second_look_.push_back(x);
+  }
+}
+
+void LinkEngine::Application::SecondLooks() {
+  if (reevaluating_ || second_look_.empty()) return;
+  reevaluating_ = true;
+  std::vector<RecordHandle> pending;
+  pending.swap(second_look_);
+  for (RecordHandle x : pending) {
+    RecordState& r = Rec(x);
+    if (!r.live() || r.patient_id().empty() || r.link.link().pinned()) continue;
+    Link(x);
+    ++counters_.second_looks;
+  }
+  reevaluating_ = false;
+}
+
+void LinkEngine::Application::EvictFacilityConflicts(std::vector<PatientScore>* scores) {
+  bool evicted = false;
+  for (PatientScore& ps : *scores) {
+    // The record has the exact name of some members and strong evidence
+    // without the conflicting ones, and the facility's other record under
+    // a different name is in the patient: that record is the one that does
+    // not belong (a twin who joined her sister before the facility's own
+    // records showed them to be two). It leaves, with a review item.
+    if (!ps.evict_conflicts) continue;
+    bool pinned = false;
+    for (RecordHandle m : ps.facility_conflicts) pinned |= Rec(m).link.link().pinned();
+    if (pinned) continue;
+    for (RecordHandle m : ps.facility_conflicts) {
+      if (Rec(m).patient_id() != ps.patient_id) continue;
+      const PatientState* patient = state_.FindPatient(ps.patient_id);
+      if (patient == nullptr || patient->members.size() <= 1) continue;
+      PatientScore left;
+      left.patient_id = ps.patient_id;
+      for (RecordHandle other : patient->members) {
+        if (other == m) continue;
+        const match::PairScore pair = matcher_.Score(Rec(m).match, Rec(other).match, state_.frequencies());
+        if (pair.score > left.score) {
+          left.score = pair.score;
+          left.best_member = other;
+        }
+      }
+      PatientState& own = NewPatientFor(m);
+      MoveTo(m, own.stored.patient_id(), MakeLink(hisbridge::v1::LINK_METHOD_NEW_PATIENT, 0));
+      OpenReview(m, {left}, "same_facility_different_person");
+      ++counters_.facility_evictions;
+      evicted = true;
+    }
+    if (ps.capped_by_facility) ps.score = ps.score_without_conflicts;
+    ps.capped_by_facility = false;
+  }
+  if (evicted) {
+    std::sort(scores->begin(), scores->end(), [](const PatientScore& a, const PatientScore& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.patient_id < b.patient_id;
+    });
+  }
+}
+
 void LinkEngine::Application::LinkTo(RecordHandle h, const PatientScore& target) {
   RecordState& r = Rec(h);
   LinkInfo link = MakeLink(
@@ -383,6 +534,66 @@ void LinkEngine::Application::LinkTo(RecordHandle h, const PatientScore& target)
     ++counters_.relinks;
   }
   MoveTo(h, target.patient_id, std::move(link));
+  SplitSpellingGroups(target.patient_id);
+}
+
+void LinkEngine::Application::SplitSpellingGroups(const std::string& patient_id) {
+  PatientState* patient = state_.FindPatient(patient_id);
+  if (patient == nullptr || patient->members.size() < 4) return;
+  // Children only, as for the facility rule: adults' records carry ids,
+  // and an adult's name may well be written two ways by many clinics
+  // (晓/小) while an identifier joins them.
+  const int age = Rec(patient->members.front()).match.age_years;
+  if (age < 0 || age >= kFacilityRuleMaxAge) return;
+  // Members by their exact (simplified) name.
+  std::vector<std::pair<std::string, std::vector<RecordHandle>>> groups;
+  for (RecordHandle m : patient->members) {
+    const core::NormalizedName& name = Rec(m).match.name;
+    if (name.script != core::NameScript::kHan || Rec(m).match.placeholder_name) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == name.han; });
+    if (it == groups.end()) {
+      groups.push_back({name.han, {m}});
+    } else {
+      it->second.push_back(m);
+    }
+  }
+  if (groups.size() < 2) return;
+  // Two names, each written the same way by two or more records: one
+  // person's name is mistyped the same way twice only rarely, while twins
+  // (梁宇诚 and 梁宇辰) each keep their own spelling. Unless an identifier
+  // of one person spans the groups, the group without the patient's first
+  // member leaves, with a review item.
+  const std::string first_name = Rec(patient->members.front()).match.name.han;
+  const auto staying_it =
+      std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == first_name; });
+  if (staying_it == groups.end() || staying_it->second.size() < 2) return;
+  const auto& staying = *staying_it;
+  for (const auto& [name, members] : groups) {
+    if (name == first_name || members.size() < 2) continue;
+    bool shared_identifier = false;
+    bool pinned = false;
+    for (RecordHandle x : members) {
+      pinned |= Rec(x).link.link().pinned();
+      for (RecordHandle y : patient->members) {
+        if (std::find(members.begin(), members.end(), y) != members.end()) continue;
+        if (matcher_.Score(Rec(x).match, Rec(y).match, state_.frequencies()).identifier_agrees) shared_identifier = true;
+      }
+    }
+    if (shared_identifier || pinned) continue;
+    PatientState& own = NewPatientFor(members.front());
+    const std::string own_id = own.stored.patient_id();
+    const std::vector<RecordHandle> moving = members;
+    for (RecordHandle x : moving) {
+      MoveTo(x, own_id, MakeLink(hisbridge::v1::LINK_METHOD_NEW_PATIENT, 0));
+    }
+    PatientScore left;
+    left.patient_id = patient_id;
+    left.best_member = staying.second.front();
+    left.score = matcher_.Score(Rec(moving.front()).match, Rec(left.best_member).match, state_.frequencies()).score;
+    OpenReview(moving.front(), {left}, "possible_twins");
+    ++counters_.spelling_splits;
+    return;  // the patient changed; one split per link
+  }
 }
 
 void LinkEngine::Application::OpenReview(RecordHandle h, const std::vector<PatientScore>& candidates,
@@ -496,12 +707,14 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
   const bool was_live = !created && r.live() && !r.patient_id().empty();
   Record incoming = record;
   incoming.clear_op();
-  if (was_live && r.stored.record().SerializeAsString() == incoming.SerializeAsString()) {
+  const uint64_t fingerprint = RecordFingerprint(incoming);
+  if (was_live && r.content_hash == fingerprint) {
     // A re-send of the same version: nothing to do.
     r.stored.set_event_time_micros(event_micros);
     MarkRecord(h);
     return;
   }
+  r.content_hash = fingerprint;
   *r.stored.mutable_record() = std::move(incoming);
   r.stored.set_event_time_micros(event_micros);
   r.stored.set_deleted(false);
@@ -516,8 +729,16 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
   ++counters_.records_applied;
   const std::string before = r.patient_id();
   Link(h);
+  SecondLooks();
   if (was_live && r.patient_id() == before) {
     AddChange(hisbridge::v1::CHANGE_KIND_UPDATED, before, h);
+  }
+  if (!engine_.options_.keep_records) {
+    // Only the identity stays; the MatchRecord holds what linking needs.
+    Record identity;
+    identity.set_facility_id(record.facility_id());
+    identity.set_record_id(record.record_id());
+    r.stored.mutable_record()->Swap(&identity);
   }
 }
 
@@ -571,7 +792,10 @@ void LinkEngine::Application::FacilityMerge(const Record& record, int64_t event_
     Record copy = Rec(mh).stored.record();
     copy.set_record_id(survivor_id);
     copy.set_event_time(record.event_time());
-    PatientUpsert(copy, event_micros, today, nullptr);
+    // Without kept records the merged record's preparation is all there is
+    // of its demographics: the survivor takes it over.
+    match::MatchRecord taken = Rec(mh).match;
+    PatientUpsert(copy, event_micros, today, engine_.options_.keep_records ? nullptr : &taken);
   }
   RecordState& merged = Rec(mh);
   RecordState& survivor = Rec(sh);
@@ -653,16 +877,24 @@ absl::CivilDay LinkEngine::RecordDay(int64_t event_micros) {
 
 bool LinkEngine::PrepareLoadedRecord(RegionState* state, RecordHandle h) const {
   RecordState& r = state->record(h);
-  if (r.stored.deleted()) return r.stored.blocking_tokens_size() != 0;
-  PrepareRecord(r.stored.record(), RecordDay(r.stored.event_time_micros()), state->region(), &r.match);
-  for (uint64_t t : r.match.blocking_tokens) state->AddBlockingToken(t, h);
-  state->frequencies().Add(r.match);
-  r.counted = true;
-  const bool same = r.match.blocking_tokens.size() == static_cast<size_t>(r.stored.blocking_tokens_size()) &&
-                    std::equal(r.match.blocking_tokens.begin(), r.match.blocking_tokens.end(),
-                               r.stored.blocking_tokens().begin());
-  if (!same) r.stored.mutable_blocking_tokens()->Assign(r.match.blocking_tokens.begin(), r.match.blocking_tokens.end());
+  r.content_hash = RecordFingerprint(r.stored.record());
+  bool same = r.stored.blocking_tokens_size() == 0;
+  if (!r.stored.deleted()) {
+    PrepareRecord(r.stored.record(), RecordDay(r.stored.event_time_micros()), state->region(), &r.match);
+    for (uint64_t t : r.match.blocking_tokens) state->AddBlockingToken(t, h);
+    state->frequencies().Add(r.match);
+    r.counted = true;
+    same = r.match.blocking_tokens.size() == static_cast<size_t>(r.stored.blocking_tokens_size()) &&
+           std::equal(r.match.blocking_tokens.begin(), r.match.blocking_tokens.end(),
+                      r.stored.blocking_tokens().begin());
+  }
+  // In memory the tokens live in the MatchRecord only.
+  r.stored.clear_blocking_tokens();
   return !same;
+}
+
+uint64_t LinkEngine::RecordFingerprint(const Record& record) {
+  return match::FastHash(record.SerializeAsString());
 }
 
 absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const InputPosition& position,

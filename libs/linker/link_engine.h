@@ -55,6 +55,10 @@ struct EngineOptions {
   // clinical events. The batch `link` command, which only needs the
   // links, turns this off for speed.
   bool keep_history = true;
+  // Keep each source record's full content in memory (the streaming linker
+  // persists and publishes it). The batch command keeps only its identity
+  // and its prepared form, which halves the memory per record.
+  bool keep_records = true;
   // Trust of each facility tier for survivorship (higher wins), indexed by
   // records::FacilityTier.
   std::array<int, 5> tier_trust = {4, 3, 2, 1, 0};
@@ -74,6 +78,18 @@ struct EngineCounters {
   // Candidate patients held below the upper threshold because the record's
   // own facility has another record in them under a different name.
   int64_t facility_conflicts = 0;
+  // Records moved out of a patient because a later record of their own
+  // facility under a different name showed them to be another person.
+  int64_t facility_evictions = 0;
+  // Lone records re-evaluated because a new member of a patient bridged
+  // them to it.
+  int64_t bridged_relinks = 0;
+  // Members of a patient re-evaluated because a record with their exact
+  // name could not join it (another member's resident id differs).
+  int64_t second_looks = 0;
+  // Patients split because their members carried two consistently spelled
+  // names (twins).
+  int64_t spelling_splits = 0;
   int64_t relinks = 0;
   int64_t deletes = 0;
   int64_t facility_merges = 0;
@@ -110,6 +126,10 @@ class LinkEngine {
   // The day (China Standard Time) of an event time, the "today" of
   // PrepareRecord.
   static absl::CivilDay RecordDay(int64_t event_micros);
+
+  // A 64-bit fingerprint of a record's content: an identical re-send is
+  // recognised without keeping or comparing the whole record.
+  static uint64_t RecordFingerprint(const hisbridge::v1::Record& record);
 
   // Re-prepares a record loaded from storage (MatchRecords are not stored)
   // and enters it into the region's blocking index and term frequencies.

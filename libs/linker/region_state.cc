@@ -63,13 +63,13 @@ PatientState& RegionState::InsertPatient(hisbridge::index::v1::StoredPatient sto
   return p;
 }
 
-const std::vector<RecordHandle>* RegionState::Blocked(uint64_t token) const {
+const BlockList* RegionState::Blocked(uint64_t token) const {
   auto it = blocking_.find(token);
   return it == blocking_.end() ? nullptr : &it->second;
 }
 
 void RegionState::AddBlockingToken(uint64_t token, RecordHandle h) {
-  std::vector<RecordHandle>& list = blocking_[token];
+  BlockList& list = blocking_[token];
   if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
 }
 

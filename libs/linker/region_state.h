@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "hisbridge/index/v1/index.pb.h"
 #include "libs/match/match_record.h"
@@ -28,6 +29,7 @@
 namespace hisbridge::linker {
 
 using RecordHandle = uint32_t;
+using BlockList = absl::InlinedVector<RecordHandle, 2>;
 
 struct RecordState {
   // What the facility sent (latest version), deletion tombstone, blocking
@@ -39,6 +41,8 @@ struct RecordState {
   // the region's term frequencies while `counted`.
   match::MatchRecord match;
   bool counted = false;
+  // LinkEngine::RecordFingerprint of the stored record's content.
+  uint64_t content_hash = 0;
 
   const std::string& facility_id() const { return stored.record().facility_id(); }
   const std::string& record_id() const { return stored.record().record_id(); }
@@ -82,7 +86,7 @@ class RegionState {
   }
 
   // Blocking index: token -> live records indexed under it.
-  const std::vector<RecordHandle>* Blocked(uint64_t token) const;
+  const BlockList* Blocked(uint64_t token) const;
   void AddBlockingToken(uint64_t token, RecordHandle h);
   void RemoveBlockingToken(uint64_t token, RecordHandle h);
   size_t blocking_key_count() const { return blocking_.size(); }
@@ -119,7 +123,9 @@ class RegionState {
   std::deque<RecordState> records_;
   absl::flat_hash_map<std::pair<std::string, std::string>, RecordHandle, SourceKeyHash, SourceKeyEq> handles_;
   absl::flat_hash_map<std::string, PatientState> patients_;
-  absl::flat_hash_map<uint64_t, std::vector<RecordHandle>> blocking_;
+  // Most blocks hold one or two records: inline storage saves a heap
+  // allocation per token.
+  absl::flat_hash_map<uint64_t, BlockList> blocking_;
   match::TermFrequencies frequencies_;
   absl::flat_hash_set<std::pair<std::string, std::string>> not_same_;
 };

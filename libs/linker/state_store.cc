@@ -41,7 +41,7 @@ absl::Status StateStore::LoadPartition(int32_t partition, std::map<std::string, 
       if (engine_->PrepareLoadedRecord(state.get(), h) && region_repairs != nullptr) {
         // Written by a version that blocked differently: bring the
         // persisted blocking index in line with memory at the next commit.
-        const auto& now = r.stored.blocking_tokens();
+        const auto& now = r.match.blocking_tokens;
         for (uint64_t t : old) {
           if (std::find(now.begin(), now.end(), t) == now.end()) region_repairs->blocking_removed.emplace_back(t, h);
         }
@@ -101,8 +101,11 @@ absl::Status StateStore::AddChanges(const ChangeSet& changes, index::IndexBatch*
   }
   for (const auto& [state, region] : changes.regions()) {
     for (RecordHandle h : region.records) {
-      const RecordState& r = state->record(h);
+      RecordState& r = state->record(h);
+      // The tokens live in the MatchRecord; the stored form carries them.
+      r.stored.mutable_blocking_tokens()->Assign(r.match.blocking_tokens.begin(), r.match.blocking_tokens.end());
       batch->PutRecord(r.stored);
+      r.stored.clear_blocking_tokens();
       if (r.patient_id().empty()) {
         batch->DeleteLink(state->region(), r.facility_id(), r.record_id());
       } else {

@@ -39,21 +39,35 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
   absl::Status Open() {
     index::KvStoreOptions kv;
     kv.sync_writes = options_.sync_writes;
+    kv.cipher = options_.cipher;
+    // Offsets and the blocking index (keyed tokens, empty values) hold
+    // nothing personal: no need to seal them.
+    kv.plaintext_families = {"offsets", "blocking"};
+    kv.write_faults = options_.index_write_faults;
     HB_ASSIGN_OR_RETURN(index_, index::PatientIndex::Open(options_.data_dir, kv));
     store_ = std::make_unique<StateStore>(index_.get(), engine_);
     views_ = std::make_unique<ViewBuilder>(facilities_, &engine_->options(), index_.get());
     HB_RETURN_IF_ERROR(store_->LoadPendingOutbox(&pending_));
+    // Not publishing: the entries stay in the index for whoever serves it.
+    if (!options_.publish) pending_.clear();
     kafka::ProducerOptions producer_options;
     producer_options.block_when_full = true;
     HB_ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(options_.kafka, producer_options));
     kafka::ConsumerOptions consumer_options;
-    consumer_options.group_id = options_.group_id;
-    consumer_options.group_instance_id = options_.group_instance_id;
+    // A replay never touches the linkers' consumer group.
+    consumer_options.group_id = replaying() ? "" : options_.group_id;
+    consumer_options.group_instance_id = replaying() ? "" : options_.group_instance_id;
     consumer_options.session_timeout = options_.session_timeout;
     consumer_options.max_poll_messages = options_.max_batch_inputs;
     HB_ASSIGN_OR_RETURN(consumer_, kafka::Consumer::Create(options_.kafka, consumer_options));
-    HB_ASSIGN_OR_RETURN(views_partitions_, producer_->PartitionCount(options_.topics.views, absl::Seconds(10)));
-    return consumer_->Subscribe({options_.topics.inbox}, this);
+    if (options_.publish) {
+      HB_ASSIGN_OR_RETURN(views_partitions_, producer_->PartitionCount(options_.topics.views, absl::Seconds(10)));
+    }
+    if (!replaying()) return consumer_->Subscribe({options_.topics.inbox}, this);
+    std::vector<kafka::TopicPartition> partitions;
+    for (const auto& [partition, end] : options_.replay_until) partitions.push_back({options_.topics.inbox, partition, 0});
+    HB_RETURN_IF_ERROR(OnAssigned(&partitions));
+    return consumer_->Assign(partitions);
   }
 
   // Runs until stopped or failed.
@@ -61,7 +75,7 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
     kafka::PollResult polled;
     absl::Time batch_started = absl::InfiniteFuture();
     int batch_inputs = 0;
-    while (!stop_requested_->load()) {
+    while (!stop_requested_->load() && !ReplayDone()) {
       HB_RETURN_IF_ERROR(consumer_->Poll(absl::Milliseconds(50), &polled));
       if (!polled.messages.empty() && batch_inputs == 0) batch_started = absl::Now();
       for (const kafka::Message& m : polled.messages) {
@@ -146,13 +160,36 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
   index::KvStore::Stats IndexStats() const {
     return index_ != nullptr ? index_->GetStats() : index::KvStore::Stats{};
   }
+  // A RocksDB checkpoint is safe alongside writes, and every batch is
+  // atomic, so the copy is always a committed state with its offsets.
+  absl::Status Checkpoint(const std::string& dir) const {
+    if (index_ == nullptr) return absl::FailedPreconditionError("the linker's index is not open");
+    return index_->Checkpoint(dir);
+  }
   EngineCounters Counters() const {
     std::lock_guard<std::mutex> lock(progress_mu_);
     return counters_snapshot_;
   }
 
  private:
+  bool replaying() const { return !options_.replay_until.empty(); }
+
+  // Replay mode: every partition applied up to its end offset.
+  bool ReplayDone() {
+    if (!replaying()) return false;
+    for (const auto& [partition, end] : options_.replay_until) {
+      if (next_offset_[partition] < end) return false;
+    }
+    return true;
+  }
+
   absl::Status ApplyMessage(const kafka::Message& m) {
+    if (replaying()) {
+      // Inputs that arrived after the replay's end are left to whoever
+      // serves the index next (it resumes at the stored offsets).
+      auto until = options_.replay_until.find(m.partition);
+      if (until == options_.replay_until.end() || m.offset >= until->second) return absl::OkStatus();
+    }
     int64_t& expected = next_offset_[m.partition];
     if (m.offset != expected) {
       return absl::DataLossError(absl::StrCat(
@@ -215,6 +252,10 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
       for (int32_t p : dirty_partitions_) committed_[p] = next_offset_[p];
       counters_snapshot_ = counters_;
       dirty_partitions_.clear();
+    }
+    if (!options_.publish) {
+      pending_.clear();  // committed in the outbox; published by the next server
+      return absl::OkStatus();
     }
     return Publish();
   }
@@ -377,6 +418,11 @@ std::set<int32_t> StreamingLinker::AssignedPartitions() const {
 
 index::KvStore::Stats StreamingLinker::IndexStats() const {
   return loop_ ? loop_->IndexStats() : index::KvStore::Stats{};
+}
+
+absl::Status StreamingLinker::CheckpointIndex(const std::string& dir) const {
+  if (loop_ == nullptr) return absl::FailedPreconditionError("the linker is not started");
+  return loop_->Checkpoint(dir);
 }
 
 EngineCounters StreamingLinker::counters() const { return loop_ ? loop_->Counters() : EngineCounters{}; }

@@ -54,6 +54,24 @@ struct StreamingLinkerOptions {
   absl::Duration session_timeout = absl::Seconds(10);
   // fsync every batch (survives power loss, not just process crashes).
   bool sync_writes = false;
+  // Encrypts the index's values at rest (libs/security AesGcmCipher); null
+  // for none.
+  std::shared_ptr<const index::ValueCipher> cipher;
+  // Publish the outbox (views, change events, watermarks) after each
+  // commit. Off for `hisbridge rebuild`, which must not write to the views
+  // topic the running linkers own: the outbox entries then stay in the
+  // index, and the first linker that serves it publishes them (query
+  // replicas drop the versions they already have).
+  bool publish = true;
+  // Replay mode (`hisbridge rebuild`): instead of joining the consumer
+  // group, read exactly these inbox partitions (manual assignment) from the
+  // offsets stored in the index (0 in a fresh one), apply nothing at or
+  // past each partition's end offset, and stop by itself (running() false,
+  // status() OK) once every partition has reached its end. Empty: group
+  // mode, until Stop().
+  std::map<int32_t, int64_t> replay_until;
+  // Tests only: a failing disk under the index (index::WriteFaultInjection).
+  std::shared_ptr<index::WriteFaultInjection> index_write_faults;
 };
 
 class StreamingLinker {
@@ -80,6 +98,11 @@ class StreamingLinker {
   std::set<int32_t> AssignedPartitions() const;
   // RocksDB figures of the patient index (size, stalls), for metrics.
   index::KvStore::Stats IndexStats() const;
+  // A consistent RocksDB checkpoint of the live index in the new directory
+  // `dir` (hard links where possible; every committed batch with its
+  // offsets, nothing half-applied): a backup taken inside the linker's
+  // process. Safe while running; not concurrently with Start/Stop.
+  absl::Status CheckpointIndex(const std::string& dir) const;
   EngineCounters counters() const;
 
  private:

@@ -240,7 +240,13 @@ level::BirthDate CompareBirthDate(const MatchRecord& a, const MatchRecord& b) {
     if (!x->ok()) continue;
     for (const core::BirthDate* y : bs) {
       if (!y->ok()) continue;
-      const level::BirthDate l = FromDateMatch(core::CompareBirthDates(*x, *y));
+      level::BirthDate l = FromDateMatch(core::CompareBirthDates(*x, *y));
+      // HIS systems (and old resident ids) write 1 January when only the
+      // year is known: such a date says no more than its year, both when
+      // it meets another date of the year and when it meets another 1
+      // January.
+      const bool default_day = (x->month == 1 && x->day == 1) || (y->month == 1 && y->day == 1);
+      if (default_day && x->year == y->year && l != level::kDateMissing) l = level::kDateSameYear;
       if (l < best) best = l;
     }
   }

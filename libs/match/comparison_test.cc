@@ -137,6 +137,10 @@ TEST(Comparison, BirthDateLevels) {
   EXPECT_EQ(Level(f, {.birth_date = "1985-03-02"}, {.birth_date = "1985-04-20"}), "within_60_days");
   EXPECT_EQ(Level(f, {.birth_date = "1985-03"}, {.birth_date = "1985-03-02"}), "same_month");
   EXPECT_EQ(Level(f, {.birth_date = "1985"}, {.birth_date = "1985-03-02"}), "same_year");
+  // 1 January is what many HIS write when only the year is known.
+  EXPECT_EQ(Level(f, {.birth_date = "1985-01-01"}, {.birth_date = "1985-06-13"}), "same_year");
+  EXPECT_EQ(Level(f, {.birth_date = "1985-01-01"}, {.birth_date = "1986-06-13"}), "different");
+  EXPECT_EQ(Level(f, {.birth_date = "1985-01-01"}, {.birth_date = "1985-01-01"}), "same_year");
   EXPECT_EQ(Level(f, {.birth_date = "1985-03-02"}, {.birth_date = "1962-11-20"}), "different");
   EXPECT_EQ(Level(f, {.birth_date = "1985-03-02"}, {}), "missing");
   // The resident id carries the birth date: a record with only an id

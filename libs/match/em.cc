@@ -342,6 +342,13 @@ absl::StatusOr<FsModel> Train(const std::vector<MatchRecord>& records, const FsM
       level::kIdDifferent,     level::kOtherDifferent, level::kNameDifferent, level::kDateDifferent,
       level::kSexDifferent,    level::kPhoneDifferent, level::kAddressDifferent};
   for (size_t f = 0; f < kFieldCount; ++f) {
+    // Not for addresses: their "different" level also holds pairs whose
+    // addresses could not be compared at one level (a district parsed by
+    // name on one side, by code on the other), so it is no clean floor.
+    if (f == static_cast<size_t>(Field::kAddress) || f == static_cast<size_t>(Field::kSex) ||
+        f == static_cast<size_t>(Field::kOtherId)) {
+      continue;
+    }
     const double floor_ratio = m[f][different_level[f]] / u[f][different_level[f]];
     for (size_t l = 0; l + 1 < m[f].size(); ++l) {
       if (f == static_cast<size_t>(Field::kResidentId) && l == level::kIdDifferentBothValid) continue;

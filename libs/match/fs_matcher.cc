@@ -74,6 +74,14 @@ FsMatcher::Scored FsMatcher::Evaluate(const MatchRecord& a, const MatchRecord& b
   s.score.score = total;
   s.score.same_resident_id = id == level::kIdExact;
   s.score.identifier_agrees = s.score.same_resident_id || per_person_document;
+  // One card, two names: a relative's card used at a clinic. The id then
+  // proves nothing, and the pair goes to a human.
+  s.id_name_conflict = s.score.identifier_agrees && s.levels[Field::kName] >= level::kNameOneCharDifferent &&
+                       s.levels[Field::kName] != level::kNameMissing;
+  if (s.id_name_conflict) {
+    s.score.same_resident_id = false;
+    s.score.identifier_agrees = false;
+  }
   s.name_gate = NameIdentifies(s.levels[Field::kName]);
   s.date_gate = s.levels[Field::kBirthDate] != level::kDateDifferent;
   const double upper = model_.thresholds().upper;
@@ -83,15 +91,8 @@ FsMatcher::Scored FsMatcher::Evaluate(const MatchRecord& a, const MatchRecord& b
   // Boy-girl twins: similar names, the same birthday and household, and
   // different sexes. A true pair would need two errors at once.
   s.sex_conflict = !s.score.names_identical && s.levels[Field::kSex] == level::kSexDifferent;
-  static const int experiment = getenv("HB_EXP") ? atoi(getenv("HB_EXP")) : 0;
-  const bool similar_name = name == level::kNameHomophone || name == level::kNameDialect || name == level::kNameVisual;
-  const bool phone = s.levels[Field::kPhone] == level::kPhoneExact;
-  const bool child = (a.age_years >= 0 && a.age_years < 18) || (b.age_years >= 0 && b.age_years < 18);
-  bool twin_risk = false;
-  if (experiment == 1) twin_risk = similar_name && phone && child;
-  if (experiment == 2) twin_risk = similar_name && phone;
-  if (experiment == 3) twin_risk = similar_name && child && (phone || s.levels[Field::kAddress] == level::kAddressVillage);
-  if (!s.score.identifier_agrees && (!(s.name_gate && s.date_gate) || s.sex_conflict || twin_risk) && total >= upper) {
+  if (!s.score.identifier_agrees && (!(s.name_gate && s.date_gate) || s.sex_conflict || s.id_name_conflict) &&
+      total >= upper) {
     // Just below the threshold keeps the ranking among capped pairs while
     // sending every one of them to a human.
     s.score.score = upper - 1e-3 / (1.0 + std::min(1e6, total - upper));
@@ -122,9 +123,10 @@ hisbridge::v1::Explanation FsMatcher::Explain(const MatchRecord& a, const MatchR
   } else {
     if (s.score.same_resident_id) e.add_rules("same_valid_resident_id");
     if (s.score.capped) {
-      e.add_rules(!s.name_gate   ? "needs_identifier:name_differs"
-                  : !s.date_gate ? "needs_identifier:birth_date_differs"
-                                 : "needs_identifier:similar_name_and_sex_differs");
+      e.add_rules(s.id_name_conflict ? "needs_review:same_id_different_names"
+                  : !s.name_gate         ? "needs_identifier:name_differs"
+                  : !s.date_gate         ? "needs_identifier:birth_date_differs"
+                                         : "needs_identifier:similar_name_and_sex_differs");
     }
   }
   if (a.placeholder_name || b.placeholder_name) e.add_rules("placeholder_name");

@@ -60,6 +60,7 @@ class FsMatcher : public Matcher {
     bool name_gate = false;
     bool date_gate = false;
     bool sex_conflict = false;
+    bool id_name_conflict = false;
   };
   Scored Evaluate(const MatchRecord& a, const MatchRecord& b, const TermFrequencies& frequencies) const;
 

@@ -53,8 +53,8 @@ TEST_F(FsMatcherTest, SameIdAndDemographicsLink) {
 }
 
 TEST_F(FsMatcherTest, TwinsWithDifferentValidIdsNeverLink) {
-  const P a{"王佳怡", "2", "2015-06-01", Id(122), "13907731234", kAddress};
-  const P b{"王佳怡", "2", "2015-06-01", Id(124), "13907731234", kAddress};
+  const P a{"王佳怡", "2", "1985-03-02", Id(122), "13907731234", kAddress};
+  const P b{"王佳怡", "2", "1985-03-02", Id(124), "13907731234", kAddress};
   PairScore s = Score(a, b);
   EXPECT_TRUE(s.certain_non_match);
   EXPECT_EQ(s.score, kCertainNonMatchScore);
@@ -66,8 +66,8 @@ TEST_F(FsMatcherTest, TwinsWithDifferentValidIdsNeverLink) {
 TEST_F(FsMatcherTest, HouseholdEvidenceWithoutNameAgreementNeedsAHuman) {
   // A twin without an id at one clinic: same birthday, phone and address
   // as her sister, a different given-name character.
-  const P a{"王佳怡", "2", "2015-06-01", Id(122), "13907731234", kAddress};
-  const P b{"王佳悦", "2", "2015-06-01", "", "13907731234", kAddress};
+  const P a{"王佳怡", "2", "1985-03-02", Id(122), "13907731234", kAddress};
+  const P b{"王佳悦", "2", "1985-03-02", "", "13907731234", kAddress};
   PairScore s = Score(a, b);
   EXPECT_LT(s.score, upper());
   const auto e = matcher_.Explain(Prep(a), Prep(b), frequencies_);
@@ -119,6 +119,21 @@ TEST_F(FsMatcherTest, ExplanationListsEveryFieldAndSumsToTheScore) {
   EXPECT_EQ(e.fields(3).level(), "swapped");
   EXPECT_EQ(e.fields(5).level(), "one_digit_off");
   EXPECT_EQ(e.fields(0).left(), "4503**********1232");
+}
+
+TEST_F(FsMatcherTest, ARelativesCardDoesNotLinkToTheRelative) {
+  // A mother and her newborn registered on her card; the child at a
+  // village clinic, no birth date, the mother's id again.
+  const P mother{"李梅", "2", "1985-03-02", Id(122), "13907731234", kAddress};
+  const P newborn{"李梅之子", "1", "2026-02-20", Id(122), "13907731234", kAddress};
+  const MatchRecord baby = Prep(newborn);
+  EXPECT_TRUE(baby.id_of_relative);
+  EXPECT_TRUE(baby.resident_id.empty());
+  EXPECT_FALSE(Score(mother, newborn).same_resident_id);
+  const P child_without_date{"王浩", "1", "", Id(122), "13907731234", kAddress};
+  PairScore s = Score(mother, child_without_date);
+  EXPECT_FALSE(s.identifier_agrees) << "one card, two different names";
+  EXPECT_LT(s.score, upper());
 }
 
 TEST_F(FsMatcherTest, MakeMatcherChoosesAndExplainsErrors) {

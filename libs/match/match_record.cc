@@ -1,17 +1,19 @@
 #include "libs/match/match_record.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/identifier.h"
 #include "libs/core/normalize.h"
 #include "libs/core/patient.h"
+#include "libs/security/hmac.h"
 
 namespace hisbridge::match {
 namespace {
 
-// FNV-1a over the bytes, then the splitmix64 finaliser so that keys that
+// FNV-1a over the bytes, then the splitmix64 finaliser so that values that
 // differ in one character spread over all 64 bits.
 uint64_t Fnv1aMix(absl::string_view text) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -76,6 +78,7 @@ core::Sex BestSex(const MatchRecord& r) { return core::IsKnownSex(r.sex) ? r.sex
 //   vd  village (name) + birth date
 //   nv  full-name pinyin + village (name)
 //   nt  full-name pinyin + township
+//   sv  surname pinyin + village (name) + birth year
 // True pairs of the same person almost always share one: every error the
 // generator and real data make spoils some keys and leaves others.
 template <typename Fn>
@@ -109,6 +112,14 @@ void ForEachBlockingKey(const MatchRecord& r, Fn&& emit) {
     if (!village.empty()) emit(absl::StrCat("nv:", n.pinyin, ":", village));
     if (!r.township_key.empty()) emit(absl::StrCat("nt:", n.pinyin, ":", r.township_key));
   }
+  // Surname + village + birth year: a given name mistyped beyond its
+  // pinyin (a visually similar character) together with a shifted birth
+  // date still meets the other records of the village's family.
+  if (!r.placeholder_name && !n.surname_pinyin.empty() && !village.empty()) {
+    for (const std::string& y : years) {
+      if (!y.empty()) emit(absl::StrCat("sv:", n.surname_pinyin, ":", village, ":", y));
+    }
+  }
   for (const core::PhoneNumber& p : r.phones) emit(absl::StrCat("ph:", p.digits));
   if (!village.empty()) {
     for (const std::string& d : dates) {
@@ -119,7 +130,13 @@ void ForEachBlockingKey(const MatchRecord& r, Fn&& emit) {
 
 }  // namespace
 
-uint64_t Token(absl::string_view text) { return Fnv1aMix(text); }
+// Keyed (HMAC-SHA256 under the process token key, libs/security): the
+// blocking index and its tokens on disk then reveal nothing about the
+// identifiers and names they were made from, even to someone who can
+// guess them. The inner and outer hash states are precomputed once.
+uint64_t FastHash(absl::string_view text) { return Fnv1aMix(text); }
+
+uint64_t Token(absl::string_view text) { return security::ProcessTokenHmac().Prefix64(text); }
 
 std::string CanonicalResidentId(const hisbridge::v1::Record& patient, absl::CivilDay today) {
   // Only the resident identity card (CV02.01.101 code 01, the default when
@@ -136,6 +153,7 @@ void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptio
   out->resident_id.clear();
   out->id_digits18.clear();
   out->id_valid = false;
+  out->id_of_relative = false;
   out->other_ids.clear();
   out->name = core::NormalizedName();
   out->name_token = out->pinyin_token = 0;
@@ -193,9 +211,38 @@ void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptio
   std::swap(out->name, normalized.name);
   const core::NormalizedName& n = out->name;
   out->placeholder_name = n.is_placeholder();
+
+  // A child registered on a parent's card, an old man on his son's: the id
+  // is a relative's when its birth date cannot be the record's own (the
+  // dates disagree beyond every typo and lunar-calendar slip), or when an
+  // infant's placeholder record carries the id of someone years old. Such
+  // an id would link the record to the relative: it is set aside (kept in
+  // the record, never used for matching).
+  if (!out->id_digits18.empty() && out->id_birth_date.ok()) {
+    bool relatives = false;
+    const core::BirthDate& stated = normalized.birth_date;
+    if (stated.ok() && stated.precision == core::DatePrecision::kDay) {
+      relatives = core::CompareBirthDates(stated, out->id_birth_date) == core::DateMatch::kDifferent &&
+                  std::abs(stated.year - out->id_birth_date.year) > 1;
+    } else if (stated.ok() && stated.precision != core::DatePrecision::kNone) {
+      relatives = std::abs(stated.year - out->id_birth_date.year) > 1;
+    }
+    const bool infant_placeholder = n.placeholder == core::PlaceholderReason::kNewborn ||
+                                    n.placeholder == core::PlaceholderReason::kChildOf ||
+                                    n.placeholder == core::PlaceholderReason::kInfantNickname;
+    if (infant_placeholder && out->id_birth_date.date < options.today - 3 * 366) relatives = true;
+    if (relatives) {
+      out->id_of_relative = true;
+      out->resident_id.clear();
+      out->id_digits18.clear();
+      out->id_valid = false;
+      out->id_birth_date = core::BirthDate();
+      out->id_sex = core::Sex::kUnknown;
+    }
+  }
   if (!n.empty()) {
-    out->name_token = Token(absl::StrCat("n:", n.script == core::NameScript::kHan ? n.han : n.pinyin));
-    if (!n.pinyin.empty()) out->pinyin_token = Token(absl::StrCat("p:", n.pinyin));
+    out->name_token = FastHash(absl::StrCat("n:", n.script == core::NameScript::kHan ? n.han : n.pinyin));
+    if (!n.pinyin.empty()) out->pinyin_token = FastHash(absl::StrCat("p:", n.pinyin));
   }
 
   out->birth_date = normalized.birth_date;
@@ -216,7 +263,7 @@ void PrepareMatchRecord(const hisbridge::v1::Record& patient, const PrepareOptio
       continue;
     }
     out->phones.push_back(p);
-    out->phone_tokens.push_back(Token(absl::StrCat("ph:", p.digits)));
+    out->phone_tokens.push_back(FastHash(absl::StrCat("ph:", p.digits)));
   }
   out->county_key = normalized.address.county_key;
   out->township_key = normalized.address.township_key;

@@ -47,13 +47,16 @@ struct MatchRecord {
   // wrong (for typo comparisons); empty when not id-shaped.
   std::string id_digits18;
   bool id_valid = false;
+  // The record carries a relative's id (its birth date cannot be the
+  // record's own): set aside, the fields above are empty.
+  bool id_of_relative = false;
 
   // --- other documents, insurance and health card numbers ---
   absl::InlinedVector<OtherIdentifier, 1> other_ids;
 
   // --- name ---
   core::NormalizedName name;
-  // Tokens of the simplified characters and of the full pinyin, for term
+  // FastHash of the simplified characters and of the full pinyin, for term
   // frequencies (0 when the name is empty).
   uint64_t name_token = 0;
   uint64_t pinyin_token = 0;
@@ -71,7 +74,7 @@ struct MatchRecord {
 
   // --- phones (usable numbers only) ---
   absl::InlinedVector<core::PhoneNumber, 1> phones;
-  // Tokens of the phones' digits, for term frequencies.
+  // FastHash of the phones' digits, for term frequencies.
   absl::InlinedVector<uint64_t, 1> phone_tokens;
 
   // --- address: comparison keys (empty when unknown) ---
@@ -102,9 +105,17 @@ struct PrepareOptions {
   bool id_only = false;
 };
 
-// The 64-bit token of a blocking key or term-frequency value. Stable across
-// processes and versions: tokens are persisted.
+// The 64-bit token of a blocking key: the first 8
+// bytes of HMAC-SHA256 under the process token key (security::
+// SetProcessTokenKey, set at start from the key file; a fixed development
+// key otherwise). Stable across processes and versions for one key: tokens
+// are persisted, so changing the key means re-blocking (`hisbridge
+// rebuild`).
 uint64_t Token(absl::string_view text);
+
+// A fast unkeyed 64-bit hash for values that stay in memory (term
+// frequencies, record fingerprints). Stable across processes.
+uint64_t FastHash(absl::string_view text);
 
 // The canonical resident id of a record when id_type says it is one ("01",
 // empty, or a type numbered by the resident id) and it validates; "".

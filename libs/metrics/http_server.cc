@@ -31,7 +31,8 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 }
 
 struct MetricsServer::Impl {
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> owned;
+  httplib::Server* server = nullptr;
   std::thread thread;
 };
 
@@ -42,13 +43,31 @@ MetricsServer::~MetricsServer() { Stop(); }
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& listen,
                                                                     const Registry* registry,
                                                                     HealthFunction health) {
+  return Start(listen, registry, std::move(health), MetricsTls{});
+}
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& listen,
+                                                                    const Registry* registry, HealthFunction health,
+                                                                    const MetricsTls& tls) {
   std::string host;
   int port = 0;
   absl::Status s = SplitHostPort(listen, &host, &port);
   if (!s.ok()) return s;
 
   auto impl = std::make_unique<Impl>();
-  httplib::Server& server = impl->server;
+  if (!tls.cert.empty()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(tls.cert.c_str(), tls.key.c_str(),
+                                                    tls.client_ca.empty() ? nullptr : tls.client_ca.c_str());
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat("metrics endpoint: cannot use the TLS certificate ", tls.cert,
+                                                     " and key ", tls.key));
+    }
+    impl->owned = std::move(ssl);
+  } else {
+    impl->owned = std::make_unique<httplib::Server>();
+  }
+  impl->server = impl->owned.get();
+  httplib::Server& server = *impl->server;
   // Scrapes are rare and small: two threads are plenty, and a slow client
   // cannot hold one for long.
   server.new_task_queue = [] { return new httplib::ThreadPool(2); };
@@ -91,11 +110,11 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
     return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", listen, " (address in use?)"));
   }
   impl->thread = std::thread([raw = impl.get()] {
-    if (!raw->server.listen_after_bind()) log::Error("metrics server stopped unexpectedly");
+    if (!raw->server->listen_after_bind()) log::Error("metrics server stopped unexpectedly");
   });
   // httplib's stop() is a no-op until the accept loop runs; wait for it so
   // that a Stop() right after Start() cannot leave the thread listening.
-  for (int i = 0; i < 5000 && !impl->server.is_running(); ++i) {
+  for (int i = 0; i < 5000 && !impl->server->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   std::unique_ptr<MetricsServer> result(new MetricsServer(std::move(impl)));
@@ -106,7 +125,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
 
 void MetricsServer::Stop() {
   if (impl_ == nullptr) return;
-  impl_->server.stop();
+  impl_->server->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

@@ -24,6 +24,16 @@
 
 namespace hisbridge::metrics {
 
+// HTTPS for the endpoint (PEM file paths). With client_ca set, clients
+// must present a certificate it signed; Kubernetes probes and most
+// Prometheus setups present none, so the endpoint (which serves no
+// patient data) normally leaves it empty.
+struct MetricsTls {
+  std::string cert;
+  std::string key;
+  std::string client_ca;
+};
+
 class MetricsServer {
  public:
   using HealthFunction = std::function<absl::Status()>;
@@ -34,6 +44,9 @@ class MetricsServer {
   // cannot be bound).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& listen, const Registry* registry,
                                                               HealthFunction health);
+  // The same over HTTPS when tls.cert is set.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& listen, const Registry* registry,
+                                                              HealthFunction health, const MetricsTls& tls);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

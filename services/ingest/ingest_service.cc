@@ -1,6 +1,7 @@
 #include "services/ingest/ingest_service.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,15 +9,32 @@
 namespace hisbridge::ingest {
 namespace {
 
-hisbridge::v1::IngestMeta MetaFor(grpc::CallbackServerContext* context) {
+hisbridge::v1::IngestMeta MetaFor(grpc::CallbackServerContext* context, const security::Caller* caller) {
   hisbridge::v1::IngestMeta meta;
   meta.set_channel("grpc");
-  // The authenticated identity replaces this once TLS is on (security).
-  meta.set_submitter("anonymous");
+  // The certificate identity (mutual TLS); "anonymous" in plaintext mode.
+  meta.set_submitter(caller != nullptr ? caller->identity : "anonymous");
   const auto& metadata = context->client_metadata();
   auto channel = metadata.find("x-hisbridge-channel");
   if (channel != metadata.end()) meta.set_channel(std::string(channel->second.data(), channel->second.size()));
   return meta;
+}
+
+// The caller, or the refusal to finish the call with. Without an
+// authorizer every caller is anonymous and allowed.
+absl::StatusOr<std::optional<security::Caller>> Admit(const security::Authorizer* authorizer,
+                                                      grpc::CallbackServerContext* context, const char* method) {
+  if (authorizer == nullptr) return std::optional<security::Caller>();
+  auto caller = authorizer->Authorize(*context, security::Permission::kSubmit, method);
+  if (!caller.ok()) return caller.status();
+  return std::optional<security::Caller>(std::move(*caller));
+}
+
+FacilityCheck CheckFor(const security::Authorizer* authorizer, const std::optional<security::Caller>& caller) {
+  if (authorizer == nullptr || !caller.has_value() || caller->plaintext) return nullptr;
+  return [authorizer, caller = *caller](const std::string& facility_id) {
+    return authorizer->FacilityRefusal(caller, facility_id);
+  };
 }
 
 grpc::Status CheckSize(const hisbridge::v1::SubmitRequest& request) {
@@ -35,12 +53,21 @@ grpc::Status CheckSize(const hisbridge::v1::SubmitRequest& request) {
 
 class StreamReactor : public grpc::ServerReadReactor<hisbridge::v1::SubmitRequest> {
  public:
-  StreamReactor(Ingestor* ingestor, grpc::CallbackServerContext* context, hisbridge::v1::SubmitResponse* response)
+  StreamReactor(Ingestor* ingestor, const security::Authorizer* authorizer, grpc::CallbackServerContext* context,
+                hisbridge::v1::SubmitResponse* response)
       : response_(response) {
-    pending_ = ingestor->Begin(MetaFor(context), [this](hisbridge::v1::SubmitResponse r) {
-      *response_ = std::move(r);
-      Finish(grpc::Status::OK);
-    });
+    auto caller = Admit(authorizer, context, "IngestService.Stream");
+    if (!caller.ok()) {
+      Finish(security::ToGrpcStatus(caller.status()));
+      return;
+    }
+    pending_ = ingestor->Begin(
+        MetaFor(context, caller->has_value() ? &**caller : nullptr),
+        [this](hisbridge::v1::SubmitResponse r) {
+          *response_ = std::move(r);
+          Finish(grpc::Status::OK);
+        },
+        CheckFor(authorizer, *caller));
     StartRead(&chunk_);
   }
 
@@ -77,10 +104,18 @@ grpc::ServerUnaryReactor* IngestService::Submit(grpc::CallbackServerContext* con
     reactor->Finish(size);
     return reactor;
   }
-  auto pending = ingestor_->Begin(MetaFor(context), [reactor, response](hisbridge::v1::SubmitResponse r) {
-    *response = std::move(r);
-    reactor->Finish(grpc::Status::OK);
-  });
+  auto caller = Admit(authorizer_, context, "IngestService.Submit");
+  if (!caller.ok()) {
+    reactor->Finish(security::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  auto pending = ingestor_->Begin(
+      MetaFor(context, caller->has_value() ? &**caller : nullptr),
+      [reactor, response](hisbridge::v1::SubmitResponse r) {
+        *response = std::move(r);
+        reactor->Finish(grpc::Status::OK);
+      },
+      CheckFor(authorizer_, *caller));
   pending->Add(*request);
   pending->Close();
   return reactor;
@@ -88,7 +123,7 @@ grpc::ServerUnaryReactor* IngestService::Submit(grpc::CallbackServerContext* con
 
 grpc::ServerReadReactor<hisbridge::v1::SubmitRequest>* IngestService::Stream(grpc::CallbackServerContext* context,
                                                                             hisbridge::v1::SubmitResponse* response) {
-  return new StreamReactor(ingestor_, context, response);
+  return new StreamReactor(ingestor_, authorizer_, context, response);
 }
 
 }  // namespace hisbridge::ingest

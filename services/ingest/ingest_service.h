@@ -8,13 +8,18 @@
 #define HISBRIDGE_SERVICES_INGEST_INGEST_SERVICE_H_
 
 #include "hisbridge/v1/ingest.grpc.pb.h"
+#include "libs/security/authorizer.h"
 #include "services/ingest/ingestor.h"
 
 namespace hisbridge::ingest {
 
 class IngestService final : public hisbridge::v1::IngestService::CallbackService {
  public:
-  explicit IngestService(Ingestor* ingestor) : ingestor_(ingestor) {}
+  // `authorizer` (null: allow everything, as in plaintext development)
+  // decides who may submit, and for which facilities; it must outlive the
+  // service.
+  explicit IngestService(Ingestor* ingestor, const security::Authorizer* authorizer = nullptr)
+      : ingestor_(ingestor), authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context, const hisbridge::v1::SubmitRequest* request,
                                    hisbridge::v1::SubmitResponse* response) override;
@@ -23,6 +28,7 @@ class IngestService final : public hisbridge::v1::IngestService::CallbackService
 
  private:
   Ingestor* ingestor_;
+  const security::Authorizer* authorizer_;
 };
 
 }  // namespace hisbridge::ingest

@@ -35,14 +35,16 @@ int64_t Ingestor::rejected(hisbridge::v1::RejectReason reason) const {
 std::string Ingestor::NextEventId() { return absl::StrCat(instance_, "-", sequence_.fetch_add(1)); }
 
 std::shared_ptr<PendingResponse> Ingestor::Begin(hisbridge::v1::IngestMeta meta,
-                                                 std::function<void(hisbridge::v1::SubmitResponse)> done) {
+                                                 std::function<void(hisbridge::v1::SubmitResponse)> done,
+                                                 FacilityCheck facility_check) {
   if (meta.received_at().empty()) meta.set_received_at(FormatRfc3339(clock_->Now()));
-  return std::shared_ptr<PendingResponse>(new PendingResponse(this, std::move(meta), std::move(done)));
+  return std::shared_ptr<PendingResponse>(
+      new PendingResponse(this, std::move(meta), std::move(done), std::move(facility_check)));
 }
 
 PendingResponse::PendingResponse(Ingestor* ingestor, hisbridge::v1::IngestMeta meta,
-                                 std::function<void(hisbridge::v1::SubmitResponse)> done)
-    : ingestor_(ingestor), meta_(std::move(meta)), done_(std::move(done)) {}
+                                 std::function<void(hisbridge::v1::SubmitResponse)> done, FacilityCheck facility_check)
+    : ingestor_(ingestor), meta_(std::move(meta)), done_(std::move(done)), facility_check_(std::move(facility_check)) {}
 
 void PendingResponse::Add(const hisbridge::v1::SubmitRequest& request) {
   if (!request.request_id().empty() && meta_.request_id().empty()) meta_.set_request_id(request.request_id());
@@ -76,6 +78,26 @@ void PendingResponse::AddRecord(const Record& record, const std::string* raw_lin
   if (parse_errors != nullptr && !parse_errors->empty()) {
     Reject(index, raw(), line_number, record.facility_id(), hisbridge::v1::REJECT_REASON_MALFORMED, *parse_errors);
     return;
+  }
+  if (facility_check_ != nullptr) {
+    std::string refusal = facility_check_(record.facility_id());
+    if (!refusal.empty()) {
+      bool first;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        first = refused_facilities_.insert(record.facility_id()).second;
+      }
+      if (first) {
+        log::Warning("ingest: record refused by the policy",
+                     {{"submitter", meta_.submitter()}, {"facility_id", record.facility_id()}, {"rule", refusal}});
+      }
+      FieldIssue issue;
+      issue.set_field("facility_id");
+      issue.set_rule("permission.facility");
+      issue.set_message(std::move(refusal));
+      Reject(index, raw(), line_number, record.facility_id(), hisbridge::v1::REJECT_REASON_PERMISSION_DENIED, {issue});
+      return;
+    }
   }
   records::ValidationResult validation = records::ValidateRecord(record);
   {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "hisbridge/v1/events.pb.h"
@@ -37,6 +38,13 @@ inline constexpr int kMaxRecordsPerSubmit = 10000;
 
 class Ingestor;
 
+// Authorisation of each record's facility (security::Authorizer's
+// FacilityRefusal for the caller): "" when the caller may submit for the
+// facility, otherwise the refusal naming the policy rule. The record is
+// then REJECTED with REJECT_REASON_PERMISSION_DENIED (and kept on the
+// rejects topic); the other records of the call are unaffected.
+using FacilityCheck = std::function<std::string(const std::string& facility_id)>;
+
 // The answer to one Submit call or one whole Stream, assembled as
 // deliveries are confirmed.
 class PendingResponse : public std::enable_shared_from_this<PendingResponse> {
@@ -49,7 +57,7 @@ class PendingResponse : public std::enable_shared_from_this<PendingResponse> {
  private:
   friend class Ingestor;
   PendingResponse(Ingestor* ingestor, hisbridge::v1::IngestMeta meta,
-                  std::function<void(hisbridge::v1::SubmitResponse)> done);
+                  std::function<void(hisbridge::v1::SubmitResponse)> done, FacilityCheck facility_check);
   void AddRecord(const hisbridge::v1::Record& record, const std::string* raw_line, int64_t line_number,
                  const std::vector<hisbridge::v1::FieldIssue>* parse_errors,
                  const std::vector<hisbridge::v1::FieldIssue>* parse_findings);
@@ -62,7 +70,10 @@ class PendingResponse : public std::enable_shared_from_this<PendingResponse> {
   Ingestor* ingestor_;
   hisbridge::v1::IngestMeta meta_;
   std::function<void(hisbridge::v1::SubmitResponse)> done_;
+  FacilityCheck facility_check_;
   std::mutex mu_;
+  // Facilities refused in this call (each refusal is logged once per call).
+  std::set<std::string> refused_facilities_;
   hisbridge::v1::SubmitResponse response_;
   int next_index_ = 0;
   int outstanding_ = 0;
@@ -77,7 +88,8 @@ class Ingestor {
 
   // Starts a response; add requests to it, then Close() it.
   std::shared_ptr<PendingResponse> Begin(hisbridge::v1::IngestMeta meta,
-                                         std::function<void(hisbridge::v1::SubmitResponse)> done);
+                                         std::function<void(hisbridge::v1::SubmitResponse)> done,
+                                         FacilityCheck facility_check = nullptr);
 
   // Counters for metrics and summaries.
   int64_t accepted() const { return accepted_.load(); }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
@@ -25,10 +26,16 @@
 #include "libs/match/matcher.h"
 #include "libs/records/facility_directory.h"
 #include "libs/view/view_materializer.h"
+#include "libs/security/access_log.h"
+#include "libs/security/authorizer.h"
+#include "libs/security/key_ring.h"
+#include "libs/security/policy.h"
+#include "services/admin/admin_service.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/ingestor.h"
 #include "services/node/node_metrics.h"
 #include "services/query/query_service.h"
+#include "services/query/review_service.h"
 
 namespace hisbridge {
 
@@ -55,6 +62,8 @@ absl::StatusOr<std::set<Role>> ParseRoles(const std::vector<std::string>& names)
 struct Node::Grpc {
   std::unique_ptr<ingest::IngestService> ingest;
   std::unique_ptr<query::QueryService> query;
+  std::unique_ptr<admin::AdminService> admin;
+  std::unique_ptr<query::ReviewService> review;
   std::unique_ptr<grpc::Server> server;
   // Keeps grpc.health.v1 in step with Node::Health(): NOT_SERVING once a
   // component stopped on an error, so Kubernetes probes see it.
@@ -66,6 +75,46 @@ struct Node::Grpc {
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {}
 
+void Node::WarnPlaintext() const {
+  log::Warning(
+      "PLAINTEXT MODE: gRPC and HTTP without TLS, no caller authenticated, no access control. Anyone who "
+      "can reach the ports can read and write patient data. For local development only: give --tls-cert, "
+      "--tls-key, --tls-ca and --policy in production (docs/security.md)",
+      {{"listen", options_.listen}});
+}
+
+absl::Status Node::StartSecurity() {
+  if (!options_.keys_file.empty()) {
+    auto ring = security::KeyRing::Load(options_.keys_file);
+    if (!ring.ok()) return absl::Status(ring.status().code(), absl::StrCat("--keys: ", ring.status().message()));
+    // Before any record is prepared: blocking tokens are keyed with it.
+    security::InstallTokenKey(*ring);
+    log::Info("at-rest encryption on", {{"active_key", ring->active_id()}, {"keys", ring->keys().size()}});
+    cipher_ = std::make_shared<security::AesGcmCipher>(std::move(*ring));
+  } else {
+    log::Warning("no --keys file: patient data is stored UNENCRYPTED in RocksDB and blocking tokens use the "
+                 "public development key; for development only (docs/security.md)");
+  }
+  if (options_.tls.cert.empty()) {
+    if (!options_.policy_file.empty()) {
+      return absl::InvalidArgumentError("--policy needs TLS (--tls-cert, --tls-key, --tls-ca): without client "
+                                        "certificates there is no identity to apply it to");
+    }
+    authorizer_ = security::Authorizer::AllowAllForDevelopment();
+    WarnPlaintext();
+    return absl::OkStatus();
+  }
+  if (options_.policy_file.empty()) {
+    return absl::InvalidArgumentError("--policy is required with TLS: it says which certificate may do what");
+  }
+  HB_ASSIGN_OR_RETURN(security::Policy policy, security::Policy::Load(options_.policy_file));
+  // Fail at start, not at the first handshake, on unreadable or mismatched files.
+  HB_RETURN_IF_ERROR(security::LoadTlsMaterial(options_.tls, /*need_own_cert=*/true).status());
+  log::Info("mutual TLS on; policy loaded", {{"policy", options_.policy_file}, {"identities", policy.size()}});
+  authorizer_ = std::make_unique<security::Authorizer>(std::move(policy));
+  return absl::OkStatus();
+}
+
 Node::~Node() { Stop(); }
 
 absl::Status Node::Start() {
@@ -73,6 +122,7 @@ absl::Status Node::Start() {
   HB_RETURN_IF_ERROR(MakeDirectories(options_.data_dir));
   metrics_ = std::make_unique<metrics::Registry>();
   metrics::AddProcessCollector(metrics_.get(), PROJECT_VERSION_STRING);
+  HB_RETURN_IF_ERROR(StartSecurity());
 
   if (options_.kafka.bootstrap.empty()) {
     if (!options_.embedded_broker) {
@@ -113,6 +163,7 @@ absl::Status Node::Start() {
     linker_options.data_dir = options_.data_dir + "/linker";
     linker_options.max_batch_delay = options_.linker_batch_delay;
     linker_options.session_timeout = options_.linker_session_timeout;
+    linker_options.cipher = cipher_;
     if (broker_ != nullptr) linker_options.session_timeout = absl::Seconds(6);
     linker_ = std::make_unique<linker::StreamingLinker>(linker_options, engine_.get(), facilities_.get());
     HB_RETURN_IF_ERROR(linker_->Start());
@@ -122,11 +173,23 @@ absl::Status Node::Start() {
     view_options.kafka = options_.kafka;
     view_options.topics = options_.topics;
     view_options.data_dir = options_.data_dir + "/query";
+    // The query role matches with the linker's model (Match, search keys).
+    view_options.store.matcher = matcher_.get();
+    // Patient views hold names, ids and phones: sealed at rest. Families of
+    // offsets and empty-valued index keys (keyed tokens) need no sealing.
+    view_options.store.kv.cipher = cipher_;
+    view_options.store.kv.plaintext_families = {"offsets", "change_offsets", "watermarks", "search", "review_order"};
     views_ = std::make_unique<view::ViewMaterializer>(view_options);
     HB_RETURN_IF_ERROR(views_->Start());
+    HB_ASSIGN_OR_RETURN(access_log_, security::AccessLog::Open(options_.data_dir + "/access-log", cipher_));
+    authorizer_->set_access_log(access_log_.get());
+  }
+  if (options_.roles.count(Role::kIngest) || options_.roles.count(Role::kQuery)) {
+    // Ingest appends records to the inbox; the query role's ReviewService
+    // appends steward commands. One producer serves both.
+    HB_ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(options_.kafka));
   }
   if (options_.roles.count(Role::kIngest)) {
-    HB_ASSIGN_OR_RETURN(producer_, kafka::Producer::Create(options_.kafka));
     HB_ASSIGN_OR_RETURN(int partitions, producer_->PartitionCount(options_.topics.inbox, absl::Seconds(10)));
     ingestor_ = std::make_unique<ingest::Ingestor>(producer_.get(), facilities_.get(), options_.topics);
     log::Info("ingest ready", {{"inbox", options_.topics.inbox}, {"partitions", partitions}});
@@ -158,14 +221,26 @@ absl::Status Node::Start() {
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   int port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options_.tls.cert.empty()) {
+    HB_ASSIGN_OR_RETURN(credentials, security::GrpcServerCredentials(options_.tls));
+  }
+  builder.AddListeningPort(options_.listen, credentials, &port);
   if (ingestor_ != nullptr) {
-    grpc_->ingest = std::make_unique<ingest::IngestService>(ingestor_.get());
+    grpc_->ingest = std::make_unique<ingest::IngestService>(ingestor_.get(), authorizer_.get());
     builder.RegisterService(grpc_->ingest.get());
   }
+  grpc_->admin = std::make_unique<admin::AdminService>(authorizer_.get(), access_log_.get());
+  builder.RegisterService(grpc_->admin.get());
   if (views_ != nullptr) {
-    grpc_->query = std::make_unique<query::QueryService>(views_.get());
+    query::QueryServiceOptions query_options;
+    query_options.authorizer = authorizer_.get();
+    grpc_->query = std::make_unique<query::QueryService>(views_.get(), facilities_.get(), query_options);
     builder.RegisterService(grpc_->query.get());
+    grpc_->review =
+        std::make_unique<query::ReviewService>(views_.get(), producer_.get(), facilities_.get(), options_.topics,
+                                               authorizer_.get());
+    builder.RegisterService(grpc_->review.get());
   }
   grpc_->server = builder.BuildAndStart();
   if (grpc_->server == nullptr || port == 0) {
@@ -176,8 +251,13 @@ absl::Status Node::Start() {
   grpc_->server->GetHealthCheckService()->SetServingStatus(true);
   grpc_->health_watcher = std::thread([this, grpc = grpc_.get()] {
     bool serving = true;
+    absl::Time next_plaintext_warning = absl::Now() + options_.plaintext_warning_interval;
     std::unique_lock<std::mutex> lock(grpc->health_mu);
     while (!grpc->health_cv.wait_for(lock, std::chrono::seconds(1), [grpc] { return grpc->health_stop; })) {
+      if (authorizer_->plaintext() && absl::Now() >= next_plaintext_warning) {
+        WarnPlaintext();
+        next_plaintext_warning = absl::Now() + options_.plaintext_warning_interval;
+      }
       const absl::Status health = Health();
       if (health.ok() != serving) {
         serving = health.ok();
@@ -188,7 +268,11 @@ absl::Status Node::Start() {
   });
 
   if (!options_.metrics_listen.empty()) {
-    auto server = metrics::MetricsServer::Start(options_.metrics_listen, metrics_.get(), [this] { return Health(); });
+    metrics::MetricsTls metrics_tls;
+    metrics_tls.cert = options_.tls.cert;
+    metrics_tls.key = options_.tls.key;
+    auto server =
+        metrics::MetricsServer::Start(options_.metrics_listen, metrics_.get(), [this] { return Health(); }, metrics_tls);
     if (!server.ok()) {
       return absl::Status(server.status().code(), absl::StrCat("--metrics-listen: ", server.status().message()));
     }
@@ -215,11 +299,16 @@ void Node::Stop() {
   }
   if (watermarks_ != nullptr) watermarks_->Stop();
   watermarks_.reset();
+  // Open WatchChanges streams end first (UNAVAILABLE: resume elsewhere),
+  // so the server's shutdown does not wait for them.
+  if (grpc_ != nullptr && grpc_->query != nullptr) grpc_->query->Shutdown();
   if (grpc_ != nullptr && grpc_->server != nullptr) {
     grpc_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     grpc_->server->Wait();
   }
   grpc_.reset();
+  if (authorizer_ != nullptr) authorizer_->set_access_log(nullptr);
+  access_log_.reset();
   ingestor_.reset();
   if (producer_ != nullptr) (void)producer_->Flush(absl::Seconds(10));
   producer_.reset();

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/kafka/kafka_config.h"
+#include "libs/security/tls.h"
 
 namespace hisbridge {
 namespace kafka {
@@ -46,6 +47,13 @@ class ViewMaterializer;
 namespace ingest {
 class Ingestor;
 }  // namespace ingest
+namespace index {
+class ValueCipher;
+}  // namespace index
+namespace security {
+class AccessLog;
+class Authorizer;
+}  // namespace security
 
 enum class Role { kIngest, kLinker, kQuery };
 
@@ -86,6 +94,20 @@ struct NodeOptions {
   std::string metrics_listen;
   // How often consumer lag is refreshed from the broker's watermarks.
   absl::Duration lag_refresh_interval = absl::Seconds(10);
+
+  // Security (docs/security.md). With tls.cert set, the gRPC listener is
+  // mutual TLS (client certificates from tls.ca required) and `policy_file`
+  // (required then) decides who may do what; the metrics endpoint serves
+  // HTTPS with the same certificate. Without, every listener is plaintext
+  // and every caller may do everything: development only, and the node
+  // says so loudly at start and every plaintext_warning_interval.
+  security::TlsFiles tls;
+  std::string policy_file;
+  absl::Duration plaintext_warning_interval = absl::Minutes(10);
+  // At-rest key file (libs/security/key_ring.h): encrypts the linker's and
+  // the query role's RocksDB values and keys the blocking tokens. Empty:
+  // nothing is encrypted (warned at start).
+  std::string keys_file;
 };
 
 class Node {
@@ -117,8 +139,15 @@ class Node {
   // First error of a background component (linker, materializer).
   absl::Status Health() const;
 
+  // Who may do what (plaintext: everyone); and the query role's access log
+  // (null without the query role).
+  const security::Authorizer* authorizer() const { return authorizer_.get(); }
+  security::AccessLog* access_log() { return access_log_.get(); }
+
  private:
   struct Grpc;
+  absl::Status StartSecurity();
+  void WarnPlaintext() const;
   NodeOptions options_;
   std::unique_ptr<kafka::DevBroker> broker_;
   std::unique_ptr<records::FacilityDirectory> facilities_;
@@ -128,6 +157,9 @@ class Node {
   std::unique_ptr<view::ViewMaterializer> views_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<ingest::Ingestor> ingestor_;
+  std::shared_ptr<const index::ValueCipher> cipher_;
+  std::unique_ptr<security::AccessLog> access_log_;
+  std::unique_ptr<security::Authorizer> authorizer_;
   std::unique_ptr<Grpc> grpc_;
   std::string grpc_address_;
   std::unique_ptr<metrics::Registry> metrics_;

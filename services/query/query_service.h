@@ -1,37 +1,121 @@
 // gRPC QueryService on the callback API, served from this replica's
-// materialised views.
+// materialised views (libs/view).
+//
+//   GetPatient, LookupBySource  the stored view's bytes, answered without
+//                               parsing them (raw methods): following merges
+//                               and leaving events out at the wire level
+//   Match                       the linker's matcher over the replica's
+//                               MatchIndex, graded certain / probable /
+//                               possible / certainly-not
+//   SearchPatients              secondary indexes, paged by opaque tokens
+//   GetIntegratedView           one timeline of every facility's events, with
+//                               facility names and the referral chain
+//   WatchChanges                change events from an opaque cursor
 //
 // Calls carrying ReadConsistency wait, without blocking any thread, until
 // the replica reflects the given inbox positions or the call's deadline
 // (capped at kMaxConsistencyWait) passes, then answer or fail with
 // DEADLINE_EXCEEDED naming the position that is not yet reflected.
+// Arguments are checked first: INVALID_ARGUMENT names the field and rule.
+// See docs/query.md.
 //
-// Thread safety: gRPC calls it from many threads; the materializer must
-// outlive the service.
+// WatchChanges streams read the store on gRPC threads only when the
+// materializer has committed new changes, and otherwise wait on a gRPC
+// alarm (watch_poll_interval); they end with CANCELLED when the client
+// cancels, and with UNAVAILABLE ("resume with your last cursor") once
+// Shutdown() is called.
+//
+// Thread safety: gRPC calls it from many threads; the materializer and the
+// facility directory must outlive the service. Call Shutdown() before the
+// server shuts down.
 #ifndef HISBRIDGE_SERVICES_QUERY_QUERY_SERVICE_H_
 #define HISBRIDGE_SERVICES_QUERY_QUERY_SERVICE_H_
 
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+
 #include "absl/time/time.h"
 #include "hisbridge/v1/query.grpc.pb.h"
+#include "libs/records/facility_directory.h"
+#include "libs/security/authorizer.h"
 #include "libs/view/view_materializer.h"
 
 namespace hisbridge::query {
 
 inline constexpr absl::Duration kMaxConsistencyWait = absl::Seconds(30);
+inline constexpr int kDefaultMatchLimit = 10;
+inline constexpr int kMaxMatchLimit = 100;
+inline constexpr int kDefaultPageSize = 20;
+inline constexpr int kMaxPageSize = 200;
 
-class QueryService final : public hisbridge::v1::QueryService::CallbackService {
+struct QueryServiceOptions {
+  // The linker's EngineOptions::max_block_size: blocking tokens shared by
+  // more patients are not searched by Match.
+  size_t max_block_size = 200;
+  // Match's possible floor is thresholds().lower - possible_margin.
+  double possible_margin = 8.0;
+  // How often an idle WatchChanges stream looks for new changes.
+  absl::Duration watch_poll_interval = absl::Milliseconds(50);
+  // Most index entries one SearchPatients call examines before it answers
+  // with what it found so far (and a page token to go on).
+  size_t max_search_scan = 20000;
+  // Who may read, and the access log every read is recorded in
+  // (docs/security.md); null: everyone, nothing recorded. Must outlive the
+  // service.
+  const security::Authorizer* authorizer = nullptr;
+};
+
+using QueryServiceBase = hisbridge::v1::QueryService::WithRawCallbackMethod_GetPatient<
+    hisbridge::v1::QueryService::WithRawCallbackMethod_LookupBySource<hisbridge::v1::QueryService::CallbackService>>;
+
+class QueryService final : public QueryServiceBase {
  public:
-  explicit QueryService(view::ViewMaterializer* views) : views_(views) {}
+  QueryService(view::ViewMaterializer* views, const records::FacilityDirectory* facilities,
+               QueryServiceOptions options = {});
+  ~QueryService() override;
 
-  grpc::ServerUnaryReactor* GetPatient(grpc::CallbackServerContext* context,
-                                       const hisbridge::v1::GetPatientRequest* request,
-                                       hisbridge::v1::Patient* response) override;
-  grpc::ServerUnaryReactor* LookupBySource(grpc::CallbackServerContext* context,
-                                           const hisbridge::v1::LookupBySourceRequest* request,
-                                           hisbridge::v1::Patient* response) override;
+  // Ends every WatchChanges stream and waits (up to 5 s) until they are
+  // done; new streams are refused with UNAVAILABLE.
+  void Shutdown();
+
+  // Raw methods: the request and the response are serialized messages
+  // (GetPatientRequest / LookupBySourceRequest -> Patient).
+  using QueryServiceBase::GetPatient;
+  using QueryServiceBase::LookupBySource;
+  grpc::ServerUnaryReactor* GetPatient(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* LookupBySource(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+
+  grpc::ServerUnaryReactor* Match(grpc::CallbackServerContext* context, const hisbridge::v1::MatchRequest* request,
+                                  hisbridge::v1::MatchResponse* response) override;
+  grpc::ServerUnaryReactor* SearchPatients(grpc::CallbackServerContext* context,
+                                           const hisbridge::v1::SearchPatientsRequest* request,
+                                           hisbridge::v1::SearchPatientsResponse* response) override;
+  grpc::ServerUnaryReactor* GetIntegratedView(grpc::CallbackServerContext* context,
+                                              const hisbridge::v1::GetIntegratedViewRequest* request,
+                                              hisbridge::v1::IntegratedView* response) override;
+  grpc::ServerWriteReactor<hisbridge::v1::ChangeEvent>* WatchChanges(
+      grpc::CallbackServerContext* context, const hisbridge::v1::WatchChangesRequest* request) override;
 
  private:
+  class WatchReactor;
+  friend class WatchReactor;
+  grpc::Status DoMatch(const hisbridge::v1::MatchRequest& request, hisbridge::v1::MatchResponse* response) const;
+  grpc::Status DoSearch(const hisbridge::v1::SearchPatientsRequest& request,
+                        hisbridge::v1::SearchPatientsResponse* response) const;
+  void WatcherDone();
+
   view::ViewMaterializer* views_;
+  const records::FacilityDirectory* facilities_;
+  QueryServiceOptions options_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex watchers_mu_;
+  std::condition_variable watchers_cv_;
+  int watchers_ = 0;
 };
 
 }  // namespace hisbridge::query

@@ -14,6 +14,11 @@ int LoadCommand(int argc, char** argv);
 int ConnectorCommand(int argc, char** argv);
 int GenCommand(int argc, char** argv);
 int EvalCommand(int argc, char** argv);
+int CertsCommand(int argc, char** argv);
+int RekeyCommand(int argc, char** argv);
+int ExportCommand(int argc, char** argv);
+int RebuildCommand(int argc, char** argv);
+int BackupCommand(int argc, char** argv);
 
 }  // namespace hisbridge::cli
 

@@ -33,6 +33,21 @@ absl::Status KafkaFlags::Apply(kafka::KafkaConfig* config, kafka::TopicNames* to
   return absl::OkStatus();
 }
 
+void ClientTlsFlags::Register(FlagSet* flags, const std::string& prefix) {
+  files.ca_flag = "--" + prefix + "tls-ca";
+  files.cert_flag = "--" + prefix + "tls-cert";
+  files.key_flag = "--" + prefix + "tls-key";
+  flags->String(prefix + "tls-ca", &files.ca, "CA bundle (PEM) that verifies the server; turns on TLS");
+  flags->String(prefix + "tls-cert", &files.cert,
+                "this client's certificate (PEM): its identity in the server's policy");
+  flags->String(prefix + "tls-key", &files.key, "private key (PEM) of the client certificate");
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientTlsFlags::Credentials() const {
+  if (!enabled()) return grpc::InsecureChannelCredentials();
+  return security::GrpcClientCredentials(files);
+}
+
 void LogFlags::Register(FlagSet* flags) {
   flags->String("log-level", &level, "debug, info, warning or error");
   flags->String("log-format", &format, "text (for terminals) or json (for log collectors)");

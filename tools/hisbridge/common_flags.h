@@ -6,8 +6,14 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
+
+#include <memory>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "libs/base/flags.h"
+#include "libs/security/tls.h"
 #include "libs/kafka/kafka_config.h"
 
 namespace hisbridge::cli {
@@ -21,6 +27,18 @@ struct KafkaFlags {
 
   void Register(FlagSet* flags, bool with_partitions);
   absl::Status Apply(kafka::KafkaConfig* config, kafka::TopicNames* topics) const;
+};
+
+// Client side of TLS to a hisbridge server (load, connectors, demo):
+// --tls-ca verifies the server; --tls-cert/--tls-key are this client's
+// certificate (its identity in the server's policy). None given: plaintext.
+struct ClientTlsFlags {
+  security::TlsFiles files;
+  // `prefix` goes before the flag names ("ingest-" gives --ingest-tls-ca).
+  void Register(FlagSet* flags, const std::string& prefix = "");
+  bool enabled() const { return !files.empty(); }
+  // Plaintext credentials when no flag is given.
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials() const;
 };
 
 struct LogFlags {

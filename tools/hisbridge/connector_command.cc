@@ -1,4 +1,4 @@
-// `hisbridge connector hl7v2|file`: the connectors for clinic systems that
+// `hisbridge connector hl7v2|file|fhir`: the connectors for clinic systems that
 // do not speak gRPC. The work is in connectors/ and libs/forward; this file
 // turns flags into options and runs them until a signal (or, for files
 // without --watch, until the files are imported).
@@ -13,6 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "connectors/fhir/fhir_facade.h"
+#include "connectors/fhir/http_server.h"
+#include "connectors/fhir/patient_query.h"
 #include "connectors/file/file_importer.h"
 #include "connectors/hl7v2/hl7v2_connector.h"
 #include "libs/base/file_util.h"
@@ -20,6 +23,7 @@
 #include "libs/base/logging.h"
 #include "libs/charset/charset.h"
 #include "libs/forward/forwarder.h"
+#include "libs/match/matcher.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
 
@@ -33,8 +37,10 @@ struct ForwardFlags {
   int64_t spool_max_bytes = int64_t{1} << 30;
   absl::Duration ingest_deadline = absl::Seconds(10);
   absl::Duration max_backoff = absl::Seconds(30);
+  ClientTlsFlags ingest_tls;
 
   void Register(FlagSet* flags) {
+    ingest_tls.Register(flags, "ingest-");
     flags->String("ingest", &ingest, "host:port of ingest (IngestService), e.g. hisbridge-ingest:7070",
                   /*required=*/true);
     flags->String("spool-dir", &spool_dir,
@@ -53,6 +59,9 @@ struct ForwardFlags {
     g.target = ingest;
     g.channel = channel;
     g.max_reconnect_backoff = std::min(max_backoff, absl::Seconds(5));
+    auto credentials = ingest_tls.Credentials();
+    if (!credentials.ok()) return credentials.status();
+    g.credentials = *credentials;
     return forward::Forwarder::Start(o, forward::NewGrpcIngestClient(g));
   }
 };
@@ -76,6 +85,15 @@ int Hl7v2(int argc, char** argv) {
                 "Receive HL7 v2 messages over MLLP, map them to county records and submit them to ingest; ACK each "
                 "message once it is durable (ingest accepted it, or it is in the local spool).");
   flags.String("listen", &options.mllp.listen, "MLLP listen address host:port");
+  security::TlsFiles mllp_tls;
+  mllp_tls.cert_flag = "--mllp-tls-cert";
+  mllp_tls.key_flag = "--mllp-tls-key";
+  mllp_tls.ca_flag = "--mllp-tls-ca";
+  bool mllp_plaintext = false;
+  flags.String("mllp-tls-cert", &mllp_tls.cert, "server certificate (PEM) for MLLP over TLS");
+  flags.String("mllp-tls-key", &mllp_tls.key, "private key (PEM) of --mllp-tls-cert");
+  flags.String("mllp-tls-ca", &mllp_tls.ca, "CA bundle (PEM) of the clinics' client certificates, which MLLP over TLS always asks for");
+  flags.Bool("mllp-insecure-plaintext", &mllp_plaintext, "accept MLLP without TLS: development only, warned loudly");
   forward_flags.Register(&flags);
   flags.String("facility", &options.mapping.facility, "facility_id for every message (default: MSH-4)");
   flags.String("facility-map", &facility_map_file,
@@ -125,6 +143,19 @@ int Hl7v2(int argc, char** argv) {
     }
   }
   if (options.reject_log.empty()) options.reject_log = forward_flags.spool_dir + "/rejected.jsonl";
+  if (!mllp_tls.empty()) {
+    if (mllp_plaintext) return fail("--mllp-insecure-plaintext contradicts --mllp-tls-cert; choose one", 2);
+    auto tls = security::TlsContext::Server(mllp_tls, /*require_client_cert=*/true);
+    if (!tls.ok()) return fail(tls.status().message(), 2);
+    options.mllp.tls = *tls;
+  } else if (!mllp_plaintext) {
+    return fail("give --mllp-tls-cert, --mllp-tls-key and --mllp-tls-ca (MLLP over mutual TLS), or "
+                "--mllp-insecure-plaintext for development",
+                2);
+  } else {
+    log::Warning("PLAINTEXT MLLP: messages with patient data cross the network unencrypted and any client may "
+                 "connect; for development only (docs/security.md)");
+  }
   BlockShutdownSignals();
   auto forwarder = forward_flags.Start("hl7v2");
   if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
@@ -250,13 +281,112 @@ int File(int argc, char** argv) {
   return rc;
 }
 
+int Fhir(int argc, char** argv) {
+  connectors::fhir::FhirServerOptions server;
+  connectors::fhir::FhirFacadeOptions facade;
+  ForwardFlags forward_flags;
+  ClientTlsFlags query_tls;
+  LogFlags logging;
+  std::string query_target, identifier_systems_file, matcher = "fs", model_path;
+  std::vector<std::string> facility_systems, ethnicity_extensions = {hisbridge::fhir::kEthnicityExtension};
+  absl::Duration query_deadline = absl::Seconds(5);
+  int64_t max_body_bytes = 16 << 20;
+  FlagSet flags("connector fhir",
+                "Serve a FHIR R4 facade over HTTP: Patient, Encounter, Observation and MedicationRequest (alone or in "
+                "transaction/batch Bundles) become county records submitted to ingest, answered once durable "
+                "(ingest accepted them, or they are in the local spool); GET Patient/<id> and Patient/$match read "
+                "the unified patient index from QueryService.");
+  flags.String("listen", &server.listen, "HTTP listen address host:port");
+  forward_flags.Register(&flags);
+  flags.String("query", &query_target, "host:port of QueryService for GET Patient and $match (default: --ingest)");
+  query_tls.Register(&flags, "query-");
+  flags.Duration("query-deadline", &query_deadline, "deadline of each QueryService call");
+  flags.String("base-url", &facade.base_url,
+               "absolute FHIR base URL for Location and fullUrl (default: from the Host header, + /fhir)");
+  flags.String("facility", &facade.mapping.default_facility,
+               "facility_id of resources that name none (managingOrganization); the X-Hisbridge-Facility header "
+               "overrides it per request");
+  flags.String("identifier-systems", &identifier_systems_file,
+               "CSV 'system,field[,id_type]' (field: record_id, id_number, insurance_id, health_card_id) added to the "
+               "built-in identifier table");
+  flags.StringList("facility-systems", &facility_systems,
+                   "Organization identifier systems whose value is a facility_id (default: the first identifier)");
+  flags.StringList("ethnicity-extension", &ethnicity_extensions, "Patient extension URLs carrying a GB/T 3304 code");
+  flags.String("purpose-of-use", &facade.default_purpose,
+               "purpose of use for reads when the client sends no X-Purpose-Of-Use header");
+  flags.String("matcher", &matcher, "the matcher query serves (fs or id-exact): its thresholds scale $match scores");
+  flags.String("model", &model_path, "the matcher model file query serves; empty for the built-in model");
+  flags.Int("threads", &server.threads, "concurrent HTTP requests");
+  flags.Int("max-body-bytes", &max_body_bytes, "largest request body; larger ones get 413");
+  flags.String("reject-log", &facade.reject_log,
+               "JSON Lines file for every refused write with its OperationOutcome and the body (default: "
+               "<spool-dir>/rejected.jsonl)");
+  logging.Register(&flags);
+  flags.SetEpilog("See docs/connectors.md for the endpoints, the mapping and the errors.\n");
+  int exit_code = 0;
+  if (!ParseOrExit(&flags, argc, argv, &exit_code)) return exit_code;
+  auto fail = [](absl::string_view message, int code) {
+    std::cerr << "hisbridge connector fhir: " << message << "\n";
+    return code;
+  };
+  if (auto s = logging.Apply(); !s.ok()) return fail(s.message(), 2);
+  if (!identifier_systems_file.empty()) {
+    auto text = ReadFileToString(identifier_systems_file);
+    if (!text.ok()) return fail(text.status().message(), 2);
+    auto table = hisbridge::fhir::ParseIdentifierSystems(*text);
+    if (!table.ok()) return fail(absl::StrCat(identifier_systems_file, ": ", table.status().message()), 2);
+    // The file's rows come first: they override the built-in ones.
+    table->insert(table->end(), facade.mapping.identifier_systems.begin(), facade.mapping.identifier_systems.end());
+    facade.mapping.identifier_systems = *table;
+  }
+  facade.resources.identifier_systems = facade.mapping.identifier_systems;
+  facade.mapping.facility_systems = facility_systems;
+  facade.mapping.ethnicity_extensions = ethnicity_extensions;
+  if (!ethnicity_extensions.empty()) facade.resources.ethnicity_extension = ethnicity_extensions.front();
+  auto match = match::MakeMatcher(matcher, model_path);
+  if (!match.ok()) return fail(match.status().message(), 2);
+  facade.thresholds.upper = (*match)->thresholds().upper;
+  facade.thresholds.lower = (*match)->thresholds().lower;
+  if (max_body_bytes <= 0) return fail("--max-body-bytes must be positive", 2);
+  server.max_body_bytes = static_cast<size_t>(max_body_bytes);
+  facade.max_body_bytes = server.max_body_bytes;
+  if (facade.reject_log.empty()) facade.reject_log = forward_flags.spool_dir + "/rejected.jsonl";
+  connectors::fhir::GrpcQueryOptions query_options;
+  query_options.target = query_target.empty() ? forward_flags.ingest : query_target;
+  query_options.deadline = query_deadline;
+  auto query_credentials = query_tls.Credentials();
+  if (!query_credentials.ok()) return fail(query_credentials.status().message(), 2);
+  query_options.credentials = *query_credentials;
+
+  BlockShutdownSignals();
+  auto forwarder = forward_flags.Start("fhir");
+  if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
+  std::unique_ptr<connectors::fhir::PatientQuery> query = connectors::fhir::NewGrpcPatientQuery(query_options);
+  connectors::fhir::FhirFacade fhir(forwarder->get(), query.get(), facade);
+  auto http = connectors::fhir::FhirHttpServer::Start(server, &fhir);
+  if (!http.ok()) return fail(http.status().message(), 1);
+  log::Info("fhir facade listening", {{"http", server.listen}, {"port", (*http)->port()},
+                                      {"ingest", forward_flags.ingest}, {"query", query_options.target},
+                                      {"spool", forward_flags.spool_dir}});
+  std::cout << "hisbridge connector fhir: listening on port " << (*http)->port() << std::endl;
+  WaitForShutdownSignal();
+  (*http)->Stop();
+  (*forwarder)->Stop();
+  const auto stats = fhir.stats();
+  log::Info("fhir facade stopped", {{"accepted", stats.accepted}, {"spooled", stats.spooled},
+                                    {"rejected", stats.rejected}, {"failed", stats.failed}, {"reads", stats.reads},
+                                    {"matches", stats.matches}, {"spool_pending", (*forwarder)->stats().spool_pending}});
+  return 0;
+}
+
 }  // namespace
 
 int ConnectorCommand(int argc, char** argv) {
   const std::string usage =
-      "Usage: hisbridge connector <hl7v2|file> [flags]\n\n"
+      "Usage: hisbridge connector <hl7v2|file|fhir> [flags]\n\n"
       "  hl7v2   receive HL7 v2 over MLLP (ADT, ORU) and submit to ingest, with store-and-forward\n"
-      "  file    import CSV (GBK/GB18030/UTF-8, column mapping) and JSON Lines files, resumably\n\n"
+      "  file    import CSV (GBK/GB18030/UTF-8, column mapping) and JSON Lines files, resumably\n"
+      "  fhir    a FHIR R4 facade over HTTP (Patient, Bundles, read, $match), with store-and-forward\n\n"
       "Run 'hisbridge connector <name> --help' for its flags.\n";
   if (argc < 2) {
     std::cerr << usage;
@@ -269,6 +399,7 @@ int ConnectorCommand(int argc, char** argv) {
   }
   if (name == "hl7v2") return Hl7v2(argc - 1, argv + 1);
   if (name == "file") return File(argc - 1, argv + 1);
+  if (name == "fhir") return Fhir(argc - 1, argv + 1);
   std::cerr << "hisbridge connector: unknown connector \"" << name << "\"\n\n" << usage;
   return 2;
 }

@@ -18,6 +18,10 @@
 #include "libs/base/logging.h"
 #include "libs/records/facility_directory.h"
 #include "libs/view/view_materializer.h"
+#include "libs/security/dev_certs.h"
+#include "libs/security/key_ring.h"
+#include "libs/security/policy.h"
+#include "libs/security/tls.h"
 #include "services/node/node.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
@@ -92,6 +96,10 @@ int DemoCommand(int argc, char** argv) {
   flags.String("data-dir", &data_dir, "data directory (default: a new temporary directory, removed at exit)");
   flags.String("listen", &listen, "gRPC listen address");
   flags.Bool("keep-running", &keep_running, "leave the services up after the summary, until Ctrl-C");
+  bool tls = false;
+  flags.Bool("tls", &tls,
+             "run with security on: development certificates, mutual TLS, a policy and at-rest encryption "
+             "(generated in DATA_DIR/certs; docs/security.md)");
   logging.Register(&flags);
   int exit_code = 0;
   if (!ParseOrExit(&flags, argc, argv, &exit_code)) return exit_code;
@@ -121,6 +129,33 @@ int DemoCommand(int argc, char** argv) {
     std::cerr << "hisbridge demo: " << facilities.status().message() << "\n";
     return 1;
   }
+  std::shared_ptr<grpc::ChannelCredentials> load_credentials = grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> read_credentials = grpc::InsecureChannelCredentials();
+  if (tls) {
+    const std::string certs = data_dir + "/certs";
+    security::DevCertOptions cert_options;
+    cert_options.out_dir = certs;
+    auto written = security::WriteDevCertificates(cert_options);
+    if (written.ok()) s = security::KeyRing::Generate().Save(certs + "/keys.conf");
+    if (!written.ok() || !s.ok()) {
+      std::cerr << "hisbridge demo: " << (written.ok() ? s : written.status()).message() << "\n";
+      return 1;
+    }
+    options.tls = {certs + "/server.crt", certs + "/server.key", certs + "/ca.crt"};
+    options.policy_file = certs + "/policy.txt";
+    options.keys_file = certs + "/keys.conf";
+    // The gateway certificate loads (a clinic for every facility); the
+    // lead hospital's reader certificate reads, stating its purpose.
+    auto load = security::GrpcClientCredentials({certs + "/gateway.crt", certs + "/gateway.key", certs + "/ca.crt"});
+    auto read = security::GrpcClientCredentials({certs + "/reader.crt", certs + "/reader.key", certs + "/ca.crt"});
+    if (!load.ok() || !read.ok()) {
+      std::cerr << "hisbridge demo: " << (load.ok() ? read.status() : load.status()).message() << "\n";
+      return 1;
+    }
+    load_credentials = *load;
+    read_credentials = *read;
+    std::cout << "hisbridge demo: TLS on: certificates, policy and at-rest keys in " << certs << "\n";
+  }
   const absl::Time started = absl::Now();
   auto node = std::make_unique<Node>(options);
   s = node->Start();
@@ -131,7 +166,7 @@ int DemoCommand(int argc, char** argv) {
   std::cout << "hisbridge demo: all roles running; gRPC " << node->grpc_address() << ", development broker "
             << node->kafka_bootstrap() << "\n";
   std::cout << "loading " << input << " over gRPC ...\n";
-  auto report = LoadFile(node->grpc_address(), input, 200, absl::Minutes(5));
+  auto report = LoadFile(node->grpc_address(), input, 200, absl::Minutes(5), load_credentials);
   if (!report.ok()) {
     std::cerr << "hisbridge demo: load failed: " << report.status().message() << "\n";
     return 1;
@@ -178,12 +213,13 @@ int DemoCommand(int argc, char** argv) {
       absl::ToDoubleSeconds(absl::Now() - started), sources, patients, multi_facility, events);
 
   // Two integrated examples, read back through the public QueryService.
-  auto channel = grpc::CreateChannel(node->grpc_address(), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(node->grpc_address(), read_credentials);
   auto query = hisbridge::v1::QueryService::NewStub(channel);
   std::cout << "\ntwo integrated cross-facility views (QueryService.GetPatient):";
   for (size_t i = 0; i < std::min<size_t>(2, by_facilities.size()); ++i) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    context.AddMetadata(security::kPurposeHeader, "treatment");
     hisbridge::v1::GetPatientRequest request;
     request.set_patient_id(by_facilities[i].second);
     hisbridge::v1::Patient patient;

@@ -12,10 +12,10 @@
 namespace hisbridge::cli {
 
 absl::StatusOr<LoadReport> LoadFile(const std::string& target, const std::string& path, int chunk_lines,
-                                    absl::Duration timeout) {
+                                    absl::Duration timeout, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   auto reader = records::LineReader::Open(path);
   if (!reader.ok()) return reader.status();
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(target, credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
   auto stub = hisbridge::v1::IngestService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

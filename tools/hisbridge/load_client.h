@@ -5,7 +5,10 @@
 #ifndef HISBRIDGE_TOOLS_HISBRIDGE_LOAD_CLIENT_H_
 #define HISBRIDGE_TOOLS_HISBRIDGE_LOAD_CLIENT_H_
 
+#include <grpcpp/security/credentials.h>
+
 #include <cstdint>
+#include <memory>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,7 +28,8 @@ struct LoadReport {
 };
 
 absl::StatusOr<LoadReport> LoadFile(const std::string& target, const std::string& path, int chunk_lines,
-                                    absl::Duration timeout);
+                                    absl::Duration timeout,
+                                    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // A human-readable summary: counts, rejection reasons and the first
 // `max_examples` rejected lines with their errors.

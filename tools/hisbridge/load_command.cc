@@ -21,9 +21,16 @@ int LoadCommand(int argc, char** argv) {
   flags.Int("chunk", &chunk, "lines per stream message");
   flags.Duration("timeout", &timeout, "deadline for the whole load");
   flags.Int("show-rejections", &examples, "how many rejected lines to print");
+  ClientTlsFlags tls;
+  tls.Register(&flags);
   int exit_code = 0;
   if (!ParseOrExit(&flags, argc, argv, &exit_code)) return exit_code;
-  auto report = LoadFile(target, input, chunk, timeout);
+  auto credentials = tls.Credentials();
+  if (!credentials.ok()) {
+    std::cerr << "hisbridge load: " << credentials.status().message() << "\n";
+    return 2;
+  }
+  auto report = LoadFile(target, input, chunk, timeout, *credentials);
   if (!report.ok()) {
     std::cerr << "hisbridge load: " << report.status().message() << "\n";
     return 1;

@@ -23,6 +23,11 @@ const Command kCommands[] = {
     {"connector", hisbridge::cli::ConnectorCommand, "run a clinic connector: HL7 v2 over MLLP, or CSV/JSON Lines files"},
     {"gen", hisbridge::cli::GenCommand, "generate a synthetic county with ground truth"},
     {"eval", hisbridge::cli::EvalCommand, "score a link CSV against the truth of a synthetic county"},
+    {"certs", hisbridge::cli::CertsCommand, "create development TLS certificates, a policy and an at-rest key file"},
+    {"rekey", hisbridge::cli::RekeyCommand, "create or rotate at-rest keys; re-encrypt a data directory"},
+    {"export", hisbridge::cli::ExportCommand, "write the link CSV of a data directory's patient index or views"},
+    {"rebuild", hisbridge::cli::RebuildCommand, "re-link the inbox from offset 0 into a fresh patient index"},
+    {"backup", hisbridge::cli::BackupCommand, "back up a data directory's RocksDB stores (running or stopped)"},
 };
 
 void PrintUsage(std::ostream& out) {

@@ -2,14 +2,44 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/metrics/http_server.h"
 #include "services/node/node.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
+#include "tools/hisbridge/data_dir.h"
 
 namespace hisbridge::cli {
+namespace {
+
+// Plaintext is the default only in the single-machine development setup
+// (all roles on the embedded broker); anything shaped like a deployment
+// must choose TLS or say --insecure-plaintext.
+absl::Status CheckTransportSecurity(const NodeOptions& node, bool insecure_plaintext) {
+  const bool tls = !node.tls.cert.empty() || !node.tls.key.empty() || !node.tls.ca.empty();
+  if (tls && insecure_plaintext) {
+    return absl::InvalidArgumentError("--insecure-plaintext contradicts --tls-cert/--tls-key/--tls-ca; choose one");
+  }
+  if (tls && (node.tls.cert.empty() || node.tls.key.empty() || node.tls.ca.empty())) {
+    return absl::InvalidArgumentError("TLS needs all of --tls-cert, --tls-key and --tls-ca");
+  }
+  if (tls && node.policy_file.empty()) {
+    return absl::InvalidArgumentError("--policy is required with TLS: it says which certificate may do what");
+  }
+  if (!tls && !node.policy_file.empty()) {
+    return absl::InvalidArgumentError("--policy needs TLS (--tls-cert, --tls-key, --tls-ca)");
+  }
+  if (!tls && !insecure_plaintext && !node.embedded_broker) {
+    return absl::InvalidArgumentError(
+        "refusing to serve plaintext with an external Kafka: give --tls-cert, --tls-key, --tls-ca and --policy "
+        "(docs/security.md), or --insecure-plaintext for development");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int ServeCommand(int argc, char** argv) {
   std::vector<std::string> roles = {"all"};
@@ -43,9 +73,26 @@ int ServeCommand(int argc, char** argv) {
                  "--linker-instance that restarts within it keeps them");
   flags.String("metrics-listen", &node.metrics_listen,
                "Prometheus endpoint host:port serving /metrics and /healthz; empty for none (port 0 picks one)");
+  bool insecure_plaintext = false;
+  flags.String("tls-cert", &node.tls.cert,
+               "server certificate (PEM) for gRPC and the metrics endpoint; turns on mutual TLS (docs/security.md)");
+  flags.String("tls-key", &node.tls.key, "private key (PEM) of --tls-cert");
+  flags.String("tls-ca", &node.tls.ca, "CA bundle (PEM) that signs the client certificates");
+  flags.String("policy", &node.policy_file,
+               "policy file: certificate identity -> role (clinic, reader, steward, admin) and a clinic's facilities");
+  flags.String("keys", &node.keys_file,
+               "at-rest key file (hisbridge rekey --create, or certs): encrypts RocksDB values, keys blocking tokens; "
+               "empty: unencrypted (development)");
+  flags.Bool("insecure-plaintext", &insecure_plaintext,
+             "serve without TLS or access control although Kafka is external: development only, warned loudly");
   flags.Bool("dry-run", &dry_run,
              "check the options, print them as a configuration file, and exit without starting");
   flags.CommandLineOnly("dry-run");
+  std::string restore_from;
+  flags.String("restore-from", &restore_from,
+               "before starting, copy this backup (hisbridge backup --to) into --data-dir, which must hold no store "
+               "yet; the linker then resumes from the inbox offsets stored in the backup");
+  flags.CommandLineOnly("restore-from");
   kafka.Register(&flags, /*with_partitions=*/true);
   logging.Register(&flags);
   int exit_code = 0;
@@ -64,6 +111,11 @@ int ServeCommand(int argc, char** argv) {
   node.inbox_partitions = kafka.inbox_partitions;
   node.views_partitions = kafka.views_partitions;
   node.embedded_broker = node.kafka.bootstrap.empty() && node.roles.size() == 3;
+  if (s.ok()) s = CheckTransportSecurity(node, insecure_plaintext);
+  if (!s.ok()) {
+    std::cerr << "hisbridge serve: " << s.message() << "\n";
+    return 2;
+  }
 
   if (dry_run) {
     if (node.kafka.bootstrap.empty() && !node.embedded_broker) {
@@ -85,6 +137,15 @@ int ServeCommand(int argc, char** argv) {
     }
     std::cout << "# hisbridge serve: the options are valid; they resolve to\n" << flags.EffectiveConfig();
     return 0;
+  }
+
+  if (!restore_from.empty()) {
+    auto restored = RestoreBackup(restore_from, data_dir);
+    if (!restored.ok()) {
+      log::Error("cannot restore the backup", {{"error", restored.status()}});
+      return 1;
+    }
+    log::Info("restored from backup", {{"backup", restore_from}, {"stores", absl::StrJoin(*restored, ",")}});
   }
 
   BlockShutdownSignals();

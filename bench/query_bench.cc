@@ -1,0 +1,662 @@
+// Query latency and freshness of the query role, over gRPC, on this machine.
+//
+// 1. Populate (once; kept in --data-dir, redone with --rebuild): the county
+//    `hisbridge gen` wrote to --county is linked in memory by the batch
+//    linker (the streaming linker's engine, default matcher), one Patient
+//    view per unified patient is built the way the linker publishes it
+//    (libs/linker ViewBuilder: golden demographics, provenance, every
+//    source) with its clinical events from the file, and the views are
+//    applied to a query ViewStore. The development broker keeps only about
+//    5 MiB per partition, so a county this size cannot pass through Kafka.
+// 2. Serve: a Node with only the query role on that directory (it rebuilds
+//    its match and search indexes at start), against an in-process
+//    development broker with empty topics; health checking, reflection and
+//    the metrics interceptor are on, as in production.
+// 3. Load, one method at a time: an open-loop generator on the gRPC
+//    callback API sends requests at --rate per second (per method:
+//    --methods GetPatient:5000,...) for --duration after a --warmup, each
+//    with a 5 s deadline, and prints the rate achieved and the latency
+//    percentiles from the moment each request was sent to its answer.
+//    Requests pick uniformly among all patients (GetPatient), all source
+//    records (LookupBySource), the demographics of sampled source records
+//    without their resident id (Match: the blocking and scoring path, not
+//    the id lookup), name + birth year of sampled sources (SearchPatients)
+//    and the patients with the most clinical events (GetIntegratedView,
+//    the mean count is printed).
+// 4. --freshness: a Node with every role (embedded broker, 8 inbox and
+//    views partitions) takes the first records of --county through Submit
+//    at --freshness-rate records/s in batches; after each Submit returns,
+//    a LookupBySource of one of its records with ReadConsistency(after =
+//    the returned positions) measures the time until the change is visible
+//    in query. Prints p50/p90/p99/max.
+//
+//   hisbridge gen --people 200000 --seed 7 --out /tmp/county
+//   query_bench --county /tmp/county [--data-dir DIR] [--methods M:RATE,...]
+//               [--duration 10s] [--freshness]
+#include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "hisbridge/v1/ingest.grpc.pb.h"
+#include "hisbridge/v1/query.grpc.pb.h"
+#include "libs/base/file_util.h"
+#include "libs/base/flags.h"
+#include "libs/base/logging.h"
+#include "libs/base/status_macros.h"
+#include "libs/base/time_format.h"
+#include "libs/kafka/dev_broker.h"
+#include "libs/linker/batch_linker.h"
+#include "libs/linker/link_engine.h"
+#include "libs/linker/streaming_linker.h"
+#include "libs/linker/view_builder.h"
+#include "libs/match/matcher.h"
+#include "libs/records/facility_directory.h"
+#include "libs/records/line_reader.h"
+#include "libs/records/record_json.h"
+#include "libs/records/validate.h"
+#include "libs/view/view_materializer.h"
+#include "libs/view/view_store.h"
+#include "services/node/node.h"
+
+namespace hisbridge {
+namespace {
+
+struct Options {
+  std::string county;
+  std::string data_dir = "/tmp/hisbridge-query-bench";
+  bool rebuild = false;
+  std::vector<std::string> methods = {"GetPatient:5000", "LookupBySource:5000", "Match:500",
+                                      "GetIntegratedView:1000", "SearchPatients:500"};
+  double rate = 1000;
+  absl::Duration duration = absl::Seconds(10);
+  absl::Duration warmup = absl::Seconds(2);
+  bool freshness = false;
+  bool skip_load = false;
+  int64_t freshness_rate = 5000;
+  int64_t freshness_batch = 50;
+  absl::Duration freshness_duration = absl::Seconds(6);
+};
+
+// CPU time this process (server, client and all) has used so far.
+absl::Duration ProcessCpu() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return absl::DurationFromTimeval(usage.ru_utime) + absl::DurationFromTimeval(usage.ru_stime);
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[i];
+}
+
+// --- 1. populate ---
+
+absl::Status Populate(const Options& o, const std::string& store_dir) {
+  const absl::Time started = absl::Now();
+  HB_ASSIGN_OR_RETURN(records::FacilityDirectory facilities,
+                      records::FacilityDirectory::Load(o.county + "/facilities.csv", "000000"));
+  HB_ASSIGN_OR_RETURN(std::unique_ptr<match::Matcher> matcher, match::MakeMatcher("fs", ""));
+  linker::EngineOptions engine_options;
+  engine_options.keep_history = false;  // as `hisbridge link`: the links are what matter here
+  linker::LinkEngine engine(matcher.get(), &facilities, engine_options);
+  linker::BatchLinker batch(&engine, &facilities);
+  int64_t rejected = 0;
+  HB_RETURN_IF_ERROR(batch.AddFile(o.county + "/records.jsonl",
+                                   [&](int64_t, absl::string_view, const std::vector<hisbridge::v1::FieldIssue>&) {
+                                     ++rejected;
+                                   }));
+  const absl::Time linked = absl::Now();
+  std::printf("populate: linked %s in %.1f s (%lld rejected)\n", (o.county + "/records.jsonl").c_str(),
+              absl::ToDoubleSeconds(linked - started), static_cast<long long>(rejected));
+
+  // Clinical events, grouped by the patient of their source record.
+  std::map<std::pair<std::string, std::string>, std::string> patient_of;
+  for (const auto& row : batch.Links()) patient_of[{row[0], row[1]}] = row[2];
+  struct Timed {
+    absl::Time time;
+    hisbridge::v1::ClinicalEvent event;
+  };
+  std::map<std::string, std::vector<Timed>> events;
+  {
+    HB_ASSIGN_OR_RETURN(auto reader, records::LineReader::Open(o.county + "/records.jsonl"));
+    records::RecordJsonParser parser;
+    records::ParsedRecord parsed;
+    records::Line line;
+    while (reader->Next(&line)) {
+      if (line.too_long) continue;
+      parser.Parse(line.text, &parsed, /*padded=*/true);
+      if (!parsed.ok() || parsed.record.kind() == "patient" || parsed.record.kind().empty()) continue;
+      auto it = patient_of.find({parsed.record.facility_id(), parsed.record.record_id()});
+      if (it == patient_of.end()) continue;  // its record was deleted or merged away
+      Timed t;
+      auto time = ParseRfc3339(parsed.record.event_time());
+      t.time = time.ok() ? *time : absl::InfinitePast();
+      t.event.set_kind(parsed.record.kind());
+      t.event.set_facility_id(parsed.record.facility_id());
+      t.event.set_record_id(parsed.record.record_id());
+      t.event.set_event_id(records::EventId(parsed.record));
+      t.event.set_event_time(parsed.record.event_time());
+      *t.event.mutable_record() = std::move(parsed.record);
+      events[it->second].push_back(std::move(t));
+    }
+    HB_RETURN_IF_ERROR(reader->status());
+  }
+
+  (void)RemoveRecursively(store_dir);
+  view::ViewStoreOptions store_options;
+  store_options.matcher = matcher.get();
+  HB_ASSIGN_OR_RETURN(auto store, view::ViewStore::Open(store_dir, store_options));
+  linker::ViewBuilder builder(&facilities, &engine.options(), nullptr);
+  view::ViewStore::Batch out = store->NewBatch();
+  int64_t patients = 0, in_batch = 0, event_count = 0;
+  absl::Status failed;
+  for (const linker::RegionState* state : batch.Regions()) {
+    state->ForEachPatient([&](const linker::PatientState& p) {
+      if (!failed.ok()) return;
+      auto view = builder.Build(*state, p);
+      if (!view.ok()) {
+        failed = view.status();
+        return;
+      }
+      auto it = events.find(view->patient_id());
+      if (it != events.end()) {
+        std::stable_sort(it->second.begin(), it->second.end(), [](const Timed& a, const Timed& b) {
+          if (a.time != b.time) return a.time < b.time;
+          return a.event.event_id() < b.event.event_id();
+        });
+        for (Timed& t : it->second) *view->add_events() = std::move(t.event);
+        event_count += static_cast<int64_t>(it->second.size());
+        events.erase(it);
+      }
+      auto put = out.PutPatient(*view);
+      if (!put.ok()) {
+        failed = put.status();
+        return;
+      }
+      ++patients;
+      if (++in_batch == 2000) {
+        failed = store->Commit(&out);
+        in_batch = 0;
+      }
+    });
+  }
+  HB_RETURN_IF_ERROR(failed);
+  HB_RETURN_IF_ERROR(store->Commit(&out));
+  std::printf("populate: %lld patient views with %lld clinical events applied to %s in %.1f s\n",
+              static_cast<long long>(patients), static_cast<long long>(event_count), store_dir.c_str(),
+              absl::ToDoubleSeconds(absl::Now() - linked));
+  return absl::OkStatus();
+}
+
+// --- what the load asks for ---
+
+struct Samples {
+  std::vector<std::string> patient_ids;
+  std::vector<std::pair<std::string, std::string>> sources;
+  std::vector<hisbridge::v1::Demographics> demographics;  // id_number removed
+  std::vector<std::pair<std::string, std::string>> name_years;
+  std::vector<std::string> rich_patients;  // most clinical events
+  double rich_mean_events = 0;
+};
+
+absl::Status Sample(const std::string& store_dir, Samples* s) {
+  HB_ASSIGN_OR_RETURN(std::unique_ptr<match::Matcher> matcher, match::MakeMatcher("fs", ""));
+  view::ViewStoreOptions options;
+  options.matcher = matcher.get();
+  HB_ASSIGN_OR_RETURN(auto store, view::ViewStore::Open(store_dir, options));
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<int, std::string>> by_events;
+  HB_RETURN_IF_ERROR(store->ForEachPatient([&](const hisbridge::v1::Patient& p) {
+    if (p.status() != hisbridge::v1::PATIENT_STATUS_ACTIVE) return true;
+    s->patient_ids.push_back(p.patient_id());
+    by_events.emplace_back(p.events_size(), p.patient_id());
+    for (const auto& src : p.sources()) {
+      s->sources.emplace_back(src.facility_id(), src.record_id());
+      if (rng() % 20 == 0 && !src.demographics().name().empty()) {
+        hisbridge::v1::Demographics d = src.demographics();
+        d.clear_id_number();
+        s->demographics.push_back(d);
+        if (src.demographics().birth_date().size() >= 4) {
+          s->name_years.emplace_back(src.demographics().name(), src.demographics().birth_date().substr(0, 4));
+        }
+      }
+    }
+    return true;
+  }));
+  std::sort(by_events.begin(), by_events.end(), std::greater<>());
+  const size_t rich = std::min<size_t>(by_events.size(), 2000);
+  int64_t total = 0;
+  for (size_t i = 0; i < rich; ++i) {
+    s->rich_patients.push_back(by_events[i].second);
+    total += by_events[i].first;
+  }
+  s->rich_mean_events = rich == 0 ? 0 : static_cast<double>(total) / static_cast<double>(rich);
+  std::printf("samples: %zu active patients, %zu source records, %zu demographics for Match and search; the %zu "
+              "patients with most events have %.1f events on average (most %d, median of all %d)\n",
+              s->patient_ids.size(), s->sources.size(), s->demographics.size(), rich, s->rich_mean_events,
+              by_events.empty() ? 0 : by_events.front().first,
+              by_events.empty() ? 0 : by_events[by_events.size() / 2].first);
+  return absl::OkStatus();
+}
+
+// --- 3. the open-loop load ---
+
+struct PhaseResult {
+  std::string method;
+  double rate = 0;
+  double achieved = 0;
+  int64_t ok = 0;
+  int64_t errors = 0;
+  std::string first_error;
+  std::vector<double> latencies_ms;
+  // Process CPU (server + load generator) per measured request.
+  double cpu_us_per_request = 0;
+};
+
+class Load {
+ public:
+  Load(std::shared_ptr<grpc::Channel> channel, const Samples* samples)
+      : stub_(hisbridge::v1::QueryService::NewStub(std::move(channel))), samples_(samples) {}
+
+  PhaseResult Run(const std::string& method, double rate, absl::Duration warmup, absl::Duration duration) {
+    const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup + duration));
+    const int64_t measured_from = static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup));
+    State state;
+    state.latencies.assign(static_cast<size_t>(total), -1);
+    state.ok_flags.assign(static_cast<size_t>(total), 0);
+    std::mt19937_64 rng(11);
+    const absl::Time start = absl::Now() + absl::Milliseconds(20);
+    absl::Time measure_start = absl::InfiniteFuture();
+    absl::Duration cpu_start;
+    for (int64_t i = 0; i < total; ++i) {
+      const absl::Time due = start + absl::Seconds(static_cast<double>(i) / rate);
+      const absl::Duration ahead = due - absl::Now();
+      if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
+      if (i == measured_from) {
+        measure_start = absl::Now();
+        cpu_start = ProcessCpu();
+      }
+      Issue(method, i, &state, rng());
+    }
+    const absl::Time sent = absl::Now();
+    {
+      absl::MutexLock lock(&state.mu);
+      state.mu.AwaitWithTimeout(absl::Condition(
+                                    +[](State* s) { return s->done == static_cast<int64_t>(s->latencies.size()); },
+                                    &state),
+                                absl::Seconds(30));
+    }
+    PhaseResult r;
+    r.method = method;
+    r.rate = rate;
+    r.cpu_us_per_request = absl::ToDoubleMicroseconds(ProcessCpu() - cpu_start) /
+                           static_cast<double>(std::max<int64_t>(1, total - measured_from));
+    absl::MutexLock lock(&state.mu);
+    for (int64_t i = measured_from; i < total; ++i) {
+      if (state.latencies[static_cast<size_t>(i)] < 0) {
+        ++r.errors;  // never answered
+      } else if (state.ok_flags[static_cast<size_t>(i)]) {
+        ++r.ok;
+        r.latencies_ms.push_back(state.latencies[static_cast<size_t>(i)]);
+      } else {
+        ++r.errors;
+      }
+    }
+    r.first_error = state.first_error;
+    r.achieved = static_cast<double>(total - measured_from) / absl::ToDoubleSeconds(sent - measure_start);
+    std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
+    return r;
+  }
+
+ private:
+  struct State {
+    absl::Mutex mu;
+    std::vector<double> latencies;
+    std::vector<char> ok_flags;
+    int64_t done = 0;
+    std::string first_error;
+  };
+
+  // `method(context, request, response, done)` starts the call.
+  template <typename Request, typename Response, typename Method>
+  void Send(Method method, Request request, int64_t i, State* state) {
+    struct Call {
+      grpc::ClientContext context;
+      Request request;
+      Response response;
+      absl::Time sent;
+    };
+    auto* call = new Call;
+    call->request = std::move(request);
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    call->sent = absl::Now();
+    method(&call->context, &call->request, &call->response, [call, i, state](grpc::Status s) {
+      const double ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
+      {
+        absl::MutexLock lock(&state->mu);
+        state->latencies[static_cast<size_t>(i)] = ms;
+        state->ok_flags[static_cast<size_t>(i)] = s.ok();
+        if (!s.ok() && state->first_error.empty()) {
+          state->first_error = absl::StrCat(s.error_code(), ": ", s.error_message());
+        }
+        ++state->done;
+      }
+      delete call;
+    });
+  }
+
+  void Issue(const std::string& method, int64_t i, State* state, uint64_t random) {
+    const Samples& s = *samples_;
+    if (method == "GetPatient") {
+      hisbridge::v1::GetPatientRequest r;
+      r.set_patient_id(s.patient_ids[random % s.patient_ids.size()]);
+      Send<hisbridge::v1::GetPatientRequest, hisbridge::v1::Patient>(
+          [this](auto* c, auto* q, auto* a, auto done) { stub_->async()->GetPatient(c, q, a, std::move(done)); }, std::move(r),
+          i, state);
+    } else if (method == "LookupBySource") {
+      const auto& [facility, record] = s.sources[random % s.sources.size()];
+      hisbridge::v1::LookupBySourceRequest r;
+      r.set_facility_id(facility);
+      r.set_record_id(record);
+      Send<hisbridge::v1::LookupBySourceRequest, hisbridge::v1::Patient>(
+          [this](auto* c, auto* q, auto* a, auto done) { stub_->async()->LookupBySource(c, q, a, std::move(done)); }, std::move(r),
+          i, state);
+    } else if (method == "Match") {
+      hisbridge::v1::MatchRequest r;
+      *r.mutable_demographics() = s.demographics[random % s.demographics.size()];
+      Send<hisbridge::v1::MatchRequest, hisbridge::v1::MatchResponse>(
+          [this](auto* c, auto* q, auto* a, auto done) { stub_->async()->Match(c, q, a, std::move(done)); }, std::move(r),
+          i, state);
+    } else if (method == "GetIntegratedView") {
+      hisbridge::v1::GetIntegratedViewRequest r;
+      r.set_patient_id(s.rich_patients[random % s.rich_patients.size()]);
+      Send<hisbridge::v1::GetIntegratedViewRequest, hisbridge::v1::IntegratedView>(
+          [this](auto* c, auto* q, auto* a, auto done) { stub_->async()->GetIntegratedView(c, q, a, std::move(done)); }, std::move(r),
+          i, state);
+    } else if (method == "SearchPatients") {
+      const auto& [name, year] = s.name_years[random % s.name_years.size()];
+      hisbridge::v1::SearchPatientsRequest r;
+      r.set_name(name);
+      r.set_birth_date(year);
+      Send<hisbridge::v1::SearchPatientsRequest, hisbridge::v1::SearchPatientsResponse>(
+          [this](auto* c, auto* q, auto* a, auto done) { stub_->async()->SearchPatients(c, q, a, std::move(done)); }, std::move(r),
+          i, state);
+    }
+  }
+
+  std::unique_ptr<hisbridge::v1::QueryService::Stub> stub_;
+  const Samples* samples_;
+};
+
+void PrintHeader() {
+  std::printf("%-18s %8s %10s %8s %7s %8s %8s %8s %9s %8s %9s\n", "method", "rate/s", "achieved/s", "ok", "errors",
+              "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "cpu us/rq");
+}
+
+void PrintRow(const PhaseResult& r) {
+  const auto& l = r.latencies_ms;
+  std::printf("%-18s %8.0f %10.1f %8lld %7lld %8.3f %8.3f %8.3f %9.3f %8.3f %9.0f\n", r.method.c_str(), r.rate,
+              r.achieved, static_cast<long long>(r.ok), static_cast<long long>(r.errors), Percentile(l, 50),
+              Percentile(l, 90), Percentile(l, 99), Percentile(l, 99.9), l.empty() ? 0.0 : l.back(),
+              r.cpu_us_per_request);
+  if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
+  std::fflush(stdout);
+}
+
+absl::Status RunLoad(const Options& o) {
+  const std::string store_dir = o.data_dir + "/query";
+  const std::string marker = o.data_dir + "/POPULATED";
+  if (o.rebuild || !PathExists(marker)) {
+    if (o.county.empty()) return absl::InvalidArgumentError("--county is required to populate the query store");
+    HB_RETURN_IF_ERROR(MakeDirectories(o.data_dir));
+    HB_RETURN_IF_ERROR(Populate(o, store_dir));
+    HB_RETURN_IF_ERROR(WriteFileAtomically(marker, o.county + "\n"));
+  } else {
+    std::printf("populate: reusing %s (--rebuild to redo)\n", store_dir.c_str());
+  }
+  Samples samples;
+  HB_RETURN_IF_ERROR(Sample(store_dir, &samples));
+  if (samples.patient_ids.empty() || samples.demographics.empty() || samples.name_years.empty()) {
+    return absl::FailedPreconditionError("the query store holds no patients to ask for");
+  }
+
+  const kafka::TopicNames topics;
+  HB_ASSIGN_OR_RETURN(auto broker, kafka::DevBroker::Start({{topics.inbox, 1},
+                                                            {topics.views, 1},
+                                                            {topics.changes, 1},
+                                                            {topics.rejects, 1}}));
+  NodeOptions node_options;
+  node_options.roles = {Role::kQuery};
+  node_options.data_dir = o.data_dir;
+  node_options.kafka.bootstrap = broker->bootstrap();
+  node_options.facilities_file = o.county.empty() ? "" : o.county + "/facilities.csv";
+  Node node(node_options);
+  const absl::Time starting = absl::Now();
+  HB_RETURN_IF_ERROR(node.Start());
+  std::printf("serve: query role on %s, ready in %.1f s (indexes rebuilt: %zu patients, %zu sources, %zu blocking "
+              "tokens in memory)\n",
+              node.grpc_address().c_str(), absl::ToDoubleSeconds(absl::Now() - starting),
+              node.views()->store().match_index().patient_count(), node.views()->store().match_index().source_count(),
+              node.views()->store().match_index().token_count());
+
+  grpc::ChannelArguments args;
+  // Transparent retries buffer every call; these calls are idempotent reads
+  // measured one by one.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  Load load(grpc::CreateCustomChannel(node.grpc_address(), grpc::InsecureChannelCredentials(), args), &samples);
+  std::printf("\nopen-loop load, one method at a time: %.0f s each after %.0f s of warm-up; latency from send to "
+              "answer\n",
+              absl::ToDoubleSeconds(o.duration), absl::ToDoubleSeconds(o.warmup));
+  PrintHeader();
+  for (const std::string& spec : o.methods) {
+    std::vector<std::string> parts = absl::StrSplit(spec, ':');
+    double rate = o.rate;
+    if (parts.size() == 2 && !absl::SimpleAtod(parts[1], &rate)) {
+      return absl::InvalidArgumentError(absl::StrCat("--methods: bad rate in \"", spec, "\""));
+    }
+    const std::string& method = parts[0];
+    if (method != "GetPatient" && method != "LookupBySource" && method != "Match" && method != "GetIntegratedView" &&
+        method != "SearchPatients") {
+      return absl::InvalidArgumentError(absl::StrCat("--methods: unknown method \"", method, "\""));
+    }
+    PrintRow(load.Run(method, rate, o.warmup, o.duration));
+    if (method == "GetIntegratedView") {
+      std::printf("  (patients with %.1f clinical events on average)\n", samples.rich_mean_events);
+    }
+  }
+  node.Stop();
+  return absl::OkStatus();
+}
+
+// --- 4. freshness ---
+
+absl::Status RunFreshness(const Options& o) {
+  if (o.county.empty()) return absl::InvalidArgumentError("--freshness needs --county");
+  const int64_t wanted = static_cast<int64_t>(static_cast<double>(o.freshness_rate) *
+                                              absl::ToDoubleSeconds(o.freshness_duration));
+  std::vector<hisbridge::v1::Record> records;
+  {
+    HB_ASSIGN_OR_RETURN(auto reader, records::LineReader::Open(o.county + "/records.jsonl"));
+    records::RecordJsonParser parser;
+    records::ParsedRecord parsed;
+    records::Line line;
+    while (static_cast<int64_t>(records.size()) < wanted && reader->Next(&line)) {
+      parser.Parse(line.text, &parsed, true);
+      if (parsed.ok()) records.push_back(parsed.record);
+    }
+  }
+  HB_ASSIGN_OR_RETURN(std::string dir, MakeTempDirectory("query_bench_freshness"));
+  NodeOptions node_options;
+  node_options.data_dir = dir;
+  node_options.embedded_broker = true;
+  node_options.inbox_partitions = 8;
+  node_options.views_partitions = 8;
+  node_options.facilities_file = o.county + "/facilities.csv";
+  node_options.linker_group = absl::StrCat("bench-", getpid());
+  auto node = std::make_unique<Node>(node_options);
+  HB_RETURN_IF_ERROR(node->Start());
+  const absl::Time joined_by = absl::Now() + absl::Seconds(30);
+  while (node->linker()->AssignedPartitions().empty() && absl::Now() < joined_by) absl::SleepFor(absl::Milliseconds(50));
+  auto channel = grpc::CreateChannel(node->grpc_address(), grpc::InsecureChannelCredentials());
+  auto ingest = hisbridge::v1::IngestService::NewStub(channel);
+  auto query = hisbridge::v1::QueryService::NewStub(channel);
+
+  struct Shared {
+    absl::Mutex mu;
+    std::vector<double> freshness_ms;
+    int64_t outstanding = 0;
+    int64_t failures = 0;
+    int64_t accepted = 0;
+    std::string first_error;
+  } shared;
+  const int64_t batch = std::max<int64_t>(1, o.freshness_batch);
+  const int64_t batches = (static_cast<int64_t>(records.size()) + batch - 1) / batch;
+  const double batches_per_second = static_cast<double>(o.freshness_rate) / static_cast<double>(batch);
+  std::printf("freshness: %zu records of %s through Submit at %lld records/s (%lld per Submit), all roles in one "
+              "process on the development broker\n",
+              records.size(), o.county.c_str(), static_cast<long long>(o.freshness_rate),
+              static_cast<long long>(batch));
+  const absl::Time start = absl::Now() + absl::Milliseconds(20);
+  for (int64_t b = 0; b < batches; ++b) {
+    const absl::Time due = start + absl::Seconds(static_cast<double>(b) / batches_per_second);
+    const absl::Duration ahead = due - absl::Now();
+    if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
+    struct Call {
+      grpc::ClientContext submit_context;
+      hisbridge::v1::SubmitRequest request;
+      hisbridge::v1::SubmitResponse response;
+      grpc::ClientContext lookup_context;
+      hisbridge::v1::LookupBySourceRequest lookup;
+      hisbridge::v1::Patient patient;
+      absl::Time returned;
+    };
+    auto* call = new Call;
+    const size_t begin = static_cast<size_t>(b * batch);
+    const size_t end = std::min(records.size(), begin + static_cast<size_t>(batch));
+    for (size_t i = begin; i < end; ++i) *call->request.add_records() = records[i];
+    // The change to look for: the batch's last record.
+    call->lookup.set_facility_id(records[end - 1].facility_id());
+    call->lookup.set_record_id(records[end - 1].record_id());
+    call->lookup.set_omit_events(true);
+    call->submit_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    {
+      absl::MutexLock lock(&shared.mu);
+      ++shared.outstanding;
+    }
+    auto fail = [&shared](Call* c, const grpc::Status& s) {
+      absl::MutexLock lock(&shared.mu);
+      ++shared.failures;
+      if (shared.first_error.empty()) shared.first_error = absl::StrCat(s.error_code(), ": ", s.error_message());
+      --shared.outstanding;
+      delete c;
+    };
+    ingest->async()->Submit(
+        &call->submit_context, &call->request, &call->response,
+        [call, &shared, &query, fail](grpc::Status s) {
+          if (!s.ok()) return fail(call, s);
+          call->returned = absl::Now();
+          {
+            absl::MutexLock lock(&shared.mu);
+            shared.accepted += call->response.accepted();
+          }
+          *call->lookup.mutable_consistency()->mutable_after() = call->response.positions();
+          call->lookup_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+          query->async()->LookupBySource(&call->lookup_context, &call->lookup, &call->patient,
+                                         [call, &shared, fail](grpc::Status s) {
+                                           // NOT_FOUND is an answer: the position is reflected and the
+                                           // record (an event of a deleted record) has no patient.
+                                           if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+                                             return fail(call, s);
+                                           }
+                                           const double ms = absl::ToDoubleMilliseconds(absl::Now() - call->returned);
+                                           absl::MutexLock lock(&shared.mu);
+                                           shared.freshness_ms.push_back(ms);
+                                           --shared.outstanding;
+                                           delete call;
+                                         });
+        });
+  }
+  const absl::Time sent = absl::Now();
+  {
+    absl::MutexLock lock(&shared.mu);
+    shared.mu.AwaitWithTimeout(absl::Condition(+[](Shared* s) { return s->outstanding == 0; }, &shared),
+                               absl::Seconds(60));
+  }
+  absl::MutexLock lock(&shared.mu);
+  std::sort(shared.freshness_ms.begin(), shared.freshness_ms.end());
+  const auto& f = shared.freshness_ms;
+  std::printf("freshness: submitted at %.0f records/s (%lld accepted); Submit returning -> visible in query over %zu "
+              "batches: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; %lld failures\n",
+              static_cast<double>(records.size()) / absl::ToDoubleSeconds(sent - start),
+              static_cast<long long>(shared.accepted), f.size(), Percentile(f, 50), Percentile(f, 90),
+              Percentile(f, 99), f.empty() ? 0.0 : f.back(), static_cast<long long>(shared.failures));
+  if (!shared.first_error.empty()) std::printf("  first error: %s\n", shared.first_error.c_str());
+  node->Stop();
+  node.reset();
+  (void)RemoveRecursively(dir);
+  return absl::OkStatus();
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  FlagSet flags("query_bench", "Query latency per method at a given rate, and freshness (see the file's comment).");
+  flags.String("county", &o.county, "directory `hisbridge gen` wrote (records.jsonl, facilities.csv)");
+  flags.String("data-dir", &o.data_dir, "where the populated query store is kept between runs");
+  flags.Bool("rebuild", &o.rebuild, "populate the query store again");
+  flags.StringList("methods", &o.methods, "methods and rates, METHOD[:RATE] (GetPatient, LookupBySource, Match, "
+                                          "GetIntegratedView, SearchPatients)");
+  flags.Double("rate", &o.rate, "requests/s for methods given without a rate");
+  flags.Duration("duration", &o.duration, "measured time per method");
+  flags.Duration("warmup", &o.warmup, "unmeasured time per method before it");
+  flags.Bool("skip-load", &o.skip_load, "skip the per-method load (e.g. with --freshness)");
+  flags.Bool("freshness", &o.freshness, "also measure Submit -> visible in query while ingesting");
+  flags.Int("freshness-rate", &o.freshness_rate, "records/s submitted in the freshness run");
+  flags.Int("freshness-batch", &o.freshness_batch, "records per Submit in the freshness run");
+  flags.Duration("freshness-duration", &o.freshness_duration,
+                 "how long to ingest (keep the volume well under the development broker's ~5 MiB per partition)");
+  absl::Status s = flags.Parse(argc, argv);
+  if (!s.ok()) {
+    std::cerr << "query_bench: " << s.message() << "\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Usage();
+    return 0;
+  }
+  log::SetLevel(log::Level::kWarning);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows as it happens, also in a file
+  if (!o.skip_load) s = RunLoad(o);
+  if (s.ok() && o.freshness) s = RunFreshness(o);
+  if (!s.ok()) {
+    std::cerr << "query_bench: " << s << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace hisbridge
+
+int main(int argc, char** argv) {
+  // Debian's abseil is built with mutex deadlock detection on, which gRPC's
+  // own locks (absl::Mutex) then pay on every call.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return hisbridge::Main(argc, argv);
+}

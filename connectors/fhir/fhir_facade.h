@@ -1,0 +1,140 @@
+// The FHIR R4 facade: what each HTTP request to [base] means and what it is
+// answered, independent of the HTTP library (http_server.h carries the
+// bytes).
+//
+//   GET    [base]/metadata                   CapabilityStatement
+//   POST   [base]/Patient|Encounter|Observation|MedicationRequest
+//                                            create: 201 Created + Location
+//   PUT    [base]/<type>/<id>                update: 200 OK (an upsert)
+//   DELETE [base]/Patient/<id>               a patient delete: 200 OK
+//   POST   [base]                            transaction (all or nothing) or
+//                                            batch (per entry) Bundle
+//   GET    [base]/Patient/<id>               the unified patient (QueryService)
+//   POST   [base]/Patient/$match             graded candidates (QueryService.Match)
+//
+// Writes: the body is mapped and validated (libs/fhir), then handed to the
+// shared Forwarder as one unit (a transaction: all its records; a batch:
+// one unit per entry). The request is answered 200/201 only once the unit
+// is durable: ingest accepted it (Kafka acks=all) or it is fsync'ed in the
+// local spool while ingest or Kafka is away. Not durable (spool full,
+// ingest refusing the call) is 503 with Retry-After; nothing is answered
+// "created" that could be lost. Every error is an OperationOutcome with
+// the FHIRPath of each problem; every refused write is also appended to
+// the reject log with its issues and the body (base64).
+//
+// Ids: a Patient's Location is [base]/Patient/<facility_id>|<record_id>
+// (URL-encoded): its source identity, known at once and stable even while
+// the record waits in the spool. GET accepts that form (LookupBySource)
+// and unified patient ids (GetPatient); the Patient returned has the
+// unified id.
+//
+// Thread safety: Handle() is called concurrently by the HTTP server's
+// threads; it blocks until the records are durable or refused (bounded by
+// the Forwarder's ingest deadline) or until a query deadline.
+#ifndef HISBRIDGE_CONNECTORS_FHIR_FHIR_FACADE_H_
+#define HISBRIDGE_CONNECTORS_FHIR_FHIR_FACADE_H_
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "connectors/fhir/patient_query.h"
+#include "libs/base/clock.h"
+#include "libs/fhir/mapping.h"
+#include "libs/fhir/outcome.h"
+#include "libs/fhir/patient_resource.h"
+#include "libs/forward/forwarder.h"
+
+namespace hisbridge::connectors::fhir {
+
+struct HttpRequest {
+  std::string method;
+  // The request target's path as received (percent-encoded), without the
+  // query string: "/fhir/Patient/450321-WS-003%7CMZ00017".
+  std::string path;
+  std::multimap<std::string, std::string> params;
+  // Header names in lower case.
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string peer;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/fhir+json; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct FhirFacadeOptions {
+  // Where the FHIR endpoints live on the server.
+  std::string base_path = "/fhir";
+  // Absolute base URL for Location and fullUrl ("https://fhir.county.cn/fhir");
+  // empty: from the request's Host (and X-Forwarded-Proto) header.
+  std::string base_url;
+  // The mapping (identifier systems, facility default, zone); its `now`
+  // and, with the X-Hisbridge-Facility header, `default_facility` are set
+  // per request.
+  hisbridge::fhir::MappingOptions mapping;
+  hisbridge::fhir::ResourceOptions resources;
+  hisbridge::fhir::MatchThresholds thresholds;
+  // Purpose of use for reads when the client sends no X-Purpose-Of-Use.
+  std::string default_purpose = "treatment";
+  size_t max_body_bytes = 16 << 20;
+  // JSON Lines file for every refused write; empty for none.
+  std::string reject_log;
+  Clock* clock = RealClock();
+};
+
+struct FhirStats {
+  int64_t accepted = 0;   // writes answered 200/201 (also per batch entry)
+  int64_t spooled = 0;    // of which went to the spool
+  int64_t rejected = 0;   // writes refused for their content (4xx)
+  int64_t failed = 0;     // writes valid but not durable (5xx)
+  int64_t reads = 0;      // GET Patient answered 200
+  int64_t matches = 0;    // $match answered 200
+};
+
+class FhirFacade {
+ public:
+  // `forwarder` and `query` must outlive the facade.
+  FhirFacade(forward::Forwarder* forwarder, PatientQuery* query, FhirFacadeOptions options);
+
+  HttpResponse Handle(const HttpRequest& request);
+
+  FhirStats stats() const;
+  const FhirFacadeOptions& options() const { return options_; }
+
+ private:
+  HttpResponse Store(const HttpRequest& request, const std::string& method, const std::string& type,
+                     const std::string& id, const std::string& base_url);
+  HttpResponse StoreBatch(const HttpRequest& request, hisbridge::fhir::MappedRequest mapped,
+                          const std::string& base_url);
+  HttpResponse Read(const HttpRequest& request, const std::string& id, const std::string& base_url);
+  HttpResponse MatchPatients(const HttpRequest& request, const std::string& base_url);
+  HttpResponse Capabilities(const std::string& base_url) const;
+  // A refused write: counted, logged, appended to the reject log.
+  HttpResponse Refuse(const HttpRequest& request, int status, const std::vector<hisbridge::fhir::Issue>& issues);
+  void LogReject(const HttpRequest& request, int status, const std::vector<hisbridge::fhir::Issue>& issues);
+  std::string BaseUrl(const HttpRequest& request) const;
+  QueryContext Context(const HttpRequest& request) const;
+
+  forward::Forwarder* forwarder_;
+  PatientQuery* query_;
+  FhirFacadeOptions options_;
+  std::atomic<int64_t> accepted_{0}, spooled_{0}, rejected_{0}, failed_{0}, reads_{0}, matches_{0};
+  std::mutex reject_mu_;
+};
+
+// An OperationOutcome response.
+HttpResponse OutcomeResponse(int status, const std::vector<hisbridge::fhir::Issue>& issues);
+
+// Percent-encodes everything but unreserved characters (RFC 3986).
+std::string UrlEncode(absl::string_view s);
+
+}  // namespace hisbridge::connectors::fhir
+
+#endif  // HISBRIDGE_CONNECTORS_FHIR_FHIR_FACADE_H_

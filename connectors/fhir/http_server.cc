@@ -1,0 +1,145 @@
+#include "connectors/fhir/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/base/logging.h"
+#include "libs/fhir/outcome.h"
+#include "libs/metrics/http_server.h"
+
+namespace hisbridge::connectors::fhir {
+namespace {
+
+HttpRequest Convert(const httplib::Request& req) {
+  HttpRequest r;
+  r.method = req.method;
+  // The raw target, so that an id with an encoded '/' or '|' is split
+  // and decoded by the facade, segment by segment.
+  r.path = req.target.substr(0, req.target.find('?'));
+  r.params.insert(req.params.begin(), req.params.end());
+  for (const auto& [name, value] : req.headers) r.headers.emplace(absl::AsciiStrToLower(name), value);
+  r.body = req.body;
+  r.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
+  return r;
+}
+
+void Write(const HttpResponse& out, httplib::Response* res) {
+  res->status = out.status;
+  for (const auto& [name, value] : out.headers) res->set_header(name, value);
+  if (!out.body.empty()) res->set_content(out.body, out.content_type);
+}
+
+}  // namespace
+
+struct FhirHttpServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+};
+
+FhirHttpServer::FhirHttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+FhirHttpServer::~FhirHttpServer() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<FhirHttpServer>> FhirHttpServer::Start(const FhirServerOptions& options,
+                                                                      FhirFacade* facade) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = metrics::SplitHostPort(options.listen, &host, &port); !s.ok()) return s;
+
+  auto impl = std::make_unique<Impl>();
+  httplib::Server& server = impl->server;
+  const int threads = std::max(1, options.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  auto seconds = [](absl::Duration d) { return static_cast<time_t>(std::max<int64_t>(1, absl::ToInt64Seconds(d))); };
+  server.set_read_timeout(seconds(options.read_timeout), 0);
+  server.set_write_timeout(seconds(options.write_timeout), 0);
+  server.set_keep_alive_timeout(seconds(options.keep_alive_timeout));
+  // httplib closes a connection after 5 requests by default; clients then
+  // reconnect in bursts that overflow its small listen backlog (a SYN
+  // retried after 1 s). A clinic system keeps its connection.
+  server.set_keep_alive_max_count(1000);
+  server.set_payload_max_length(options.max_body_bytes);
+  // Answers are small and written in pieces: without TCP_NODELAY, Nagle and
+  // the client's delayed ACK add ~40 ms to every request.
+  server.set_tcp_nodelay(true);
+  // Without SO_REUSEPORT (httplib's default sets it): a second process must
+  // not silently share the port.
+  auto listen_fd = std::make_shared<int>(-1);
+  server.set_socket_options([listen_fd](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *listen_fd = sock;
+  });
+  auto handler = [facade](const httplib::Request& req, httplib::Response& res) {
+    Write(facade->Handle(Convert(req)), &res);
+  };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Delete(".*", handler);
+  server.Patch(".*", handler);
+  // What httplib answers itself (413 over the limit, 400 for a broken
+  // request, ...) is an OperationOutcome as well.
+  const size_t max_body = options.max_body_bytes;
+  server.set_error_handler([max_body](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    using hisbridge::fhir::IssueType;
+    IssueType type = IssueType::kInvalid;
+    std::string text = absl::StrCat("HTTP ", res.status);
+    if (res.status == 413) {
+      type = IssueType::kTooCostly;
+      text = absl::StrCat("the body is larger than ", max_body, " bytes");
+    } else if (res.status == 400) {
+      text = "the request is not valid HTTP";
+    } else if (res.status == 404) {
+      type = IssueType::kNotFound;
+      text = "no such endpoint";
+    }
+    Write(OutcomeResponse(res.status, {hisbridge::fhir::MakeError(type, "", text)}), &res);
+  });
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+    log::Error("fhir: request failed with an exception", {{"method", req.method}, {"path", req.path}});
+    Write(OutcomeResponse(500, {hisbridge::fhir::MakeError(hisbridge::fhir::IssueType::kException, "",
+                                                           "the request failed unexpectedly; nothing was stored")}),
+          &res);
+  });
+
+  int bound = port;
+  if (port == 0) {
+    bound = server.bind_to_any_port(host);
+  } else if (!server.bind_to_port(host, port)) {
+    bound = -1;
+  }
+  if (bound <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for FHIR on ", options.listen, " (address in use?)"));
+  }
+  // httplib listens with a backlog of 5: when many clinics reconnect at
+  // once (after a network outage) the rest wait a SYN retry (1 s, 3 s, ...).
+  // Listening again on the bound socket only raises the backlog.
+  if (*listen_fd >= 0) ::listen(*listen_fd, options.listen_backlog);
+  impl->thread = std::thread([raw = impl.get()] {
+    if (!raw->server.listen_after_bind()) log::Error("fhir: HTTP server stopped unexpectedly");
+  });
+  // stop() is a no-op until the accept loop runs.
+  for (int i = 0; i < 5000 && !impl->server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::unique_ptr<FhirHttpServer> result(new FhirHttpServer(std::move(impl)));
+  result->port_ = bound;
+  result->address_ = absl::StrCat(host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host, ":", bound);
+  return result;
+}
+
+void FhirHttpServer::Stop() {
+  if (impl_ == nullptr) return;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace hisbridge::connectors::fhir

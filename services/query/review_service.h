@@ -1,0 +1,95 @@
+// gRPC ReviewService on the callback API: the data stewards' review queue
+// and their curation commands.
+//
+// ListReviewItems reads the review items this replica materialised from
+// the views topic (key "~review/<id>", newest state wins), oldest first,
+// with filters and opaque page tokens.
+//
+// Every mutating call is checked against this replica's store first
+// (INVALID_ARGUMENT names the field; NOT_FOUND an unknown patient, record
+// or review item; FAILED_PRECONDITION e.g. an item already resolved, a
+// patient already merged, two counties), then becomes a
+// hisbridge.v1.StewardCommand with a fresh command id (128 random bits,
+// hex) inside an InboxEvent on the inbox topic, keyed by the county it
+// belongs to, so the linker applies it in log order and a replay
+// reproduces it. The CommandAck carries the command id and its inbox
+// position once the broker has it durably (UNAVAILABLE when it could not
+// be stored; then nothing was submitted and the call may be retried).
+//
+// With context.wait_until_applied the answer waits, on no thread, until the
+// linker's CommandResult for the command reaches this replica (applied and
+// result filled), or until shortly before the call's deadline (at most
+// kMaxCommandWait): then it answers OK with applied = false and a result
+// saying the command is accepted but not applied yet, never an error, so a
+// client does not submit it twice.
+//
+// Thread safety: gRPC calls it from many threads; the materializer,
+// producer and facility directory must outlive the service.
+#ifndef HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
+#define HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "hisbridge/v1/events.pb.h"
+#include "hisbridge/v1/review.grpc.pb.h"
+#include "libs/security/authorizer.h"
+#include "libs/kafka/kafka_config.h"
+#include "libs/kafka/producer.h"
+#include "libs/records/facility_directory.h"
+#include "libs/view/view_materializer.h"
+
+namespace hisbridge::query {
+
+inline constexpr absl::Duration kMaxCommandWait = absl::Seconds(30);
+
+class ReviewService final : public hisbridge::v1::ReviewService::CallbackService {
+ public:
+  // `authorizer` (null: everyone may do everything) admits stewards only
+  // and records the patients ListReviewItems shows in the access log.
+  ReviewService(view::ViewMaterializer* views, kafka::Producer* producer,
+                const records::FacilityDirectory* facilities, kafka::TopicNames topics,
+                const security::Authorizer* authorizer = nullptr);
+
+  grpc::ServerUnaryReactor* ListReviewItems(grpc::CallbackServerContext* context,
+                                            const hisbridge::v1::ListReviewItemsRequest* request,
+                                            hisbridge::v1::ListReviewItemsResponse* response) override;
+  grpc::ServerUnaryReactor* DecideReviewItem(grpc::CallbackServerContext* context,
+                                             const hisbridge::v1::DecideReviewItemRequest* request,
+                                             hisbridge::v1::CommandAck* response) override;
+  grpc::ServerUnaryReactor* LinkRecord(grpc::CallbackServerContext* context,
+                                       const hisbridge::v1::LinkRecordRequest* request,
+                                       hisbridge::v1::CommandAck* response) override;
+  grpc::ServerUnaryReactor* UnlinkRecord(grpc::CallbackServerContext* context,
+                                         const hisbridge::v1::UnlinkRecordRequest* request,
+                                         hisbridge::v1::CommandAck* response) override;
+  grpc::ServerUnaryReactor* MergePatients(grpc::CallbackServerContext* context,
+                                          const hisbridge::v1::MergePatientsRequest* request,
+                                          hisbridge::v1::CommandAck* response) override;
+  grpc::ServerUnaryReactor* UnmergePatients(grpc::CallbackServerContext* context,
+                                            const hisbridge::v1::UnmergePatientsRequest* request,
+                                            hisbridge::v1::CommandAck* response) override;
+  grpc::ServerUnaryReactor* MarkNotSamePerson(grpc::CallbackServerContext* context,
+                                              const hisbridge::v1::MarkNotSamePersonRequest* request,
+                                              hisbridge::v1::CommandAck* response) override;
+
+ private:
+  // Submits the command for `region` and answers the call (after waiting
+  // for the result when asked).
+  void Submit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+              const hisbridge::v1::StewardContext& steward, const std::string& region,
+              hisbridge::v1::StewardCommand command, hisbridge::v1::CommandAck* response);
+
+  view::ViewMaterializer* views_;
+  kafka::Producer* producer_;
+  const records::FacilityDirectory* facilities_;
+  kafka::TopicNames topics_;
+  const security::Authorizer* authorizer_;
+};
+
+// A fresh command id: 128 random bits as 32 hex digits.
+std::string NewCommandId();
+
+}  // namespace hisbridge::query
+
+#endif  // HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
