@@ -7,12 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "connectors/file/file_importer.h"
@@ -25,6 +27,7 @@
 #include "libs/base/logging.h"
 #include "libs/forward/forwarder.h"
 #include "libs/kafka/consumer.h"
+#include "libs/kafka/dev_broker.h"
 #include "services/node/node.h"
 
 namespace hisbridge {
@@ -65,6 +68,14 @@ class Query {
     request.set_facility_id(facility);
     request.set_record_id(record);
     return stub_->LookupBySource(&context, request, patient);
+  }
+  grpc::Status View(const std::string& patient_id, hisbridge::v1::IntegratedView* view) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    context.AddMetadata("x-purpose-of-use", "treatment");
+    hisbridge::v1::GetIntegratedViewRequest request;
+    request.set_patient_id(patient_id);
+    return stub_->GetIntegratedView(&context, request, view);
   }
   // Polls until `ready` holds for the patient of (facility, record).
   hisbridge::v1::Patient WaitFor(const std::string& facility, const std::string& record,
@@ -113,12 +124,13 @@ class ConnectorsTest : public ::testing::Test {
     o.listen = listen;
     return o;
   }
-  std::unique_ptr<forward::Forwarder> StartForwarder(const std::string& target, const std::string& channel) {
+  std::unique_ptr<forward::Forwarder> StartForwarder(const std::string& target, const std::string& channel,
+                                                     absl::Duration ingest_deadline = absl::Seconds(10)) {
     forward::ForwarderOptions fo;
     fo.spool.dir = dir_ + "/spool-" + channel;
     fo.initial_backoff = absl::Milliseconds(100);
     fo.max_backoff = absl::Milliseconds(500);
-    fo.rpc_deadline = absl::Seconds(10);
+    fo.rpc_deadline = ingest_deadline;
     forward::GrpcIngestOptions g;
     g.target = target;
     g.channel = channel;
@@ -174,6 +186,27 @@ TEST_F(ConnectorsTest, Hl7MessagesOverMllpReachTheIntegratedView) {
   });
   EXPECT_EQ(wang.demographics().name(), "王小明");
   EXPECT_EQ(wang.demographics().id_number(), "450321198503021232");
+  // The integrated view: the visit (ADT PV1/DG1) and the three readings
+  // (ORU OBX) on the patient's one timeline.
+  hisbridge::v1::IntegratedView view;
+  ASSERT_TRUE(query.View(wang.patient_id(), &view).ok());
+  std::map<std::string, std::string> timeline;  // event id -> kind
+  for (const auto& entry : view.timeline()) timeline[entry.event().event_id()] = entry.event().kind();
+  EXPECT_EQ(timeline, (std::map<std::string, std::string>{{"V20260301001", "encounter"},
+                                                          {"BP20260301-17-1", "observation"},
+                                                          {"BP20260301-17-2", "observation"},
+                                                          {"BP20260301-17-3", "observation"}}));
+  for (const auto& entry : view.timeline()) {
+    if (entry.event().event_id() == "BP20260301-17-1") {
+      EXPECT_EQ(entry.event().record().code(), "8480-6");
+      EXPECT_EQ(entry.event().record().value().number_value(), 152);
+      EXPECT_EQ(entry.event().record().abnormal_flag(), "H");
+    }
+    if (entry.event().kind() == "encounter") {
+      ASSERT_EQ(entry.event().record().diagnoses_size(), 1);
+      EXPECT_EQ(entry.event().record().diagnoses(0).code(), "I10");
+    }
+  }
   // MZ00099 is a live record until the merge (the matcher may or may not
   // have linked it to MZ00017 already: same birth date, phone, village).
   query.WaitFor("450321-WS-003", "MZ00099", [](const auto&) { return true; });
@@ -285,6 +318,100 @@ TEST_F(ConnectorsTest, SpoolForwardsExactlyOnceInOrderWhenIngestReturns) {
   EXPECT_EQ(p.demographics().name(), "王小明");
   connector->Stop();
   forwarder->Stop();
+}
+
+// Kafka goes away while ingest stays up: ingest cannot get the records
+// confirmed (acks=all), the connector's Submit runs into its deadline, and
+// the connector keeps answering AA from its spool. When the broker returns
+// the spool is forwarded behind the in-flight attempts. Records an attempt
+// had handed to ingest's producer before its deadline are delivered late as
+// well, so the inbox may hold a message more than once (at-least-once); the
+// first copies are in the order sent, and the unified index holds every
+// message exactly once.
+TEST_F(ConnectorsTest, BrokerOutageIsRiddenOutExactlyOnceInOrder) {
+  const kafka::TopicNames topics;
+  auto broker = kafka::DevBroker::Start({{topics.inbox, 4}, {topics.views, 4}, {topics.changes, 1}, {topics.rejects, 1}});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  NodeOptions options = Options();
+  options.embedded_broker = false;
+  options.kafka.bootstrap = (*broker)->bootstrap();
+  Node node(options);
+  ASSERT_TRUE(node.Start().ok());
+  auto forwarder = StartForwarder(node.grpc_address(), "hl7v2", /*ingest_deadline=*/absl::Seconds(2));
+  auto connector = StartHl7(forwarder.get());
+  auto client = MllpClient::Connect(absl::StrCat("127.0.0.1:", connector->port()));
+  ASSERT_TRUE(client.ok());
+  const std::string base = Hl7("adt_a04_zh_wangxiaoming.hl7");
+  auto message = [&](int i) {
+    return absl::StrReplaceAll(base, {{"MZ00017", absl::StrCat("BO", 100 + i)},
+                                      {"WS003-20260301-0001", absl::StrCat("OUTAGE-", i)},
+                                      {"V20260301001", absl::StrCat("V", i)}});
+  };
+  constexpr int kBefore = 5, kDuring = 10, kAfter = 3;
+  int sent = 0;
+  for (; sent < kBefore; ++sent) ASSERT_EQ(Send(client->get(), message(sent)).code, "AA") << sent;
+  EXPECT_EQ(connector->stats().spooled, 0);
+
+  ASSERT_TRUE((*broker)->SetBrokersDown().ok());
+  const absl::Time outage = absl::Now();
+  for (; sent < kBefore + kDuring; ++sent) ASSERT_EQ(Send(client->get(), message(sent)).code, "AA") << sent;
+  // The first waited for the deadline, the rest went straight behind it.
+  EXPECT_EQ(connector->stats().spooled, kDuring);
+  EXPECT_LT(absl::Now() - outage, absl::Seconds(10));
+  EXPECT_EQ(forwarder->stats().spool_pending, kDuring);
+  ASSERT_TRUE((*broker)->SetBrokersUp().ok());
+
+  ASSERT_TRUE(forwarder->WaitUntilDrained(absl::Seconds(90)));
+  for (; sent < kBefore + kDuring + kAfter; ++sent) ASSERT_EQ(Send(client->get(), message(sent)).code, "AA") << sent;
+  EXPECT_EQ(connector->stats().spooled, kDuring);  // direct again
+
+  std::vector<std::string> expected;
+  for (int i = 0; i < sent; ++i) expected.push_back(absl::StrCat("BO", 100 + i));
+  // The inbox: first copies in the order sent; repeats only of messages
+  // sent during the outage.
+  kafka::KafkaConfig config;
+  config.bootstrap = (*broker)->bootstrap();
+  auto consumer = kafka::Consumer::Create(config, kafka::ConsumerOptions());
+  ASSERT_TRUE(consumer.ok());
+  std::vector<kafka::TopicPartition> parts;
+  for (int p = 0; p < 4; ++p) parts.push_back({topics.inbox, p, 0});
+  ASSERT_TRUE((*consumer)->Assign(parts).ok());
+  std::vector<std::string> first_copies;
+  std::map<std::string, int> copies;
+  for (int i = 0; i < 150 && first_copies.size() < expected.size(); ++i) {
+    kafka::PollResult result;
+    ASSERT_TRUE((*consumer)->Poll(absl::Milliseconds(200), &result).ok());
+    for (const auto& m : result.messages) {
+      hisbridge::v1::InboxEvent event;
+      ASSERT_TRUE(event.ParseFromString(m.value));
+      if (event.record().kind() != "patient") continue;
+      if (copies[event.record().record_id()]++ == 0) first_copies.push_back(event.record().record_id());
+    }
+  }
+  EXPECT_EQ(first_copies, expected);
+  for (int i = 0; i < sent; ++i) {
+    if (i < kBefore || i >= kBefore + kDuring) {
+      EXPECT_EQ(copies[expected[i]], 1) << expected[i] << " was not in the outage and must not repeat";
+    }
+  }
+  // The unified index: one person (same resident id) with every visit once.
+  Query query(node.grpc_address());
+  hisbridge::v1::Patient p = query.WaitFor("450321-WS-003", expected.back(), [&](const hisbridge::v1::Patient& p) {
+    return CountEvents(p, "encounter") == sent;
+  });
+  std::set<std::string> visits;
+  for (const auto& e : p.events()) {
+    if (e.kind() == "encounter") {
+      EXPECT_TRUE(visits.insert(e.event_id()).second) << e.event_id() << " twice";
+    }
+  }
+  EXPECT_EQ(static_cast<int>(visits.size()), sent);
+  int sources = 0;
+  for (const auto& s : p.sources()) sources += absl::StartsWith(s.record_id(), "BO");
+  EXPECT_EQ(sources, sent);
+  connector->Stop();
+  forwarder->Stop();
+  node.Stop();
 }
 
 }  // namespace

@@ -132,7 +132,7 @@ def render(kubectl, directory):
 WORKLOADS = ("Deployment", "StatefulSet")
 # The Secrets the manifests reference and docs/operations.md tells operators
 # to create (or that Strimzi creates).
-KNOWN_SECRETS = {"hisbridge-tls", "hisbridge-at-rest-key", "hisbridge-cluster-ca-cert"}
+KNOWN_SECRETS = {"hisbridge-tls", "hisbridge-at-rest-key", "hisbridge-cluster-ca-cert", "hisbridge-connector-client"}
 
 
 def selects(selector, labels):

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "hisbridge/v1/ingest.grpc.pb.h"
 #include "hisbridge/v1/query.grpc.pb.h"
+#include "hisbridge/v1/review.grpc.pb.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "services/node/node.h"
@@ -250,11 +251,23 @@ TEST_F(MetricsTest, ScrapeAfterALoadShowsEveryFamily) {
   EXPECT_GT(Get(scrape, "process_resident_memory_bytes"), 1 << 20);
   EXPECT_EQ(Get(scrape, "hisbridge_build_info{version=\"0.1.0\"}"), 1);
 
-  // The review queue is not exposed yet: declared, no made-up value.
+  // The review queue as the query replica serves it: the backlog is what
+  // ReviewService counts as open, the oldest age a duration.
+  hisbridge::v1::ListReviewItemsResponse open;
+  {
+    auto review = hisbridge::v1::ReviewService::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    hisbridge::v1::ListReviewItemsRequest list;
+    list.set_status(hisbridge::v1::REVIEW_STATUS_OPEN);
+    ASSERT_TRUE(review->ListReviewItems(&context, list, &open).ok());
+  }
   auto page = http.Get("/metrics");
   ASSERT_TRUE(page);
   EXPECT_THAT(page->body, HasSubstr("# TYPE hisbridge_review_backlog_items gauge\n"));
-  EXPECT_EQ(Get(scrape, "hisbridge_review_backlog_items"), -1);
+  const Scrape after = Parse(page->body);
+  EXPECT_EQ(Get(after, "hisbridge_review_backlog_items"), open.total_open());
+  EXPECT_GE(Get(after, "hisbridge_review_oldest_age_seconds"), 0);
 
   auto health = http.Get("/healthz");
   ASSERT_TRUE(health);

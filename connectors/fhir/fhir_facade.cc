@@ -210,6 +210,7 @@ std::string FhirFacade::BaseUrl(const HttpRequest& request) const {
   std::string host = Header(request, "host");
   if (host.empty()) host = "localhost";
   std::string scheme = absl::AsciiStrToLower(Header(request, "x-forwarded-proto"));
+  if (request.tls) scheme = "https";  // whatever a proxy header says
   if (scheme != "https") scheme = "http";
   return absl::StrCat(scheme, "://", host, options_.base_path);
 }

@@ -59,7 +59,10 @@ struct HttpRequest {
   // Header names in lower case.
   std::map<std::string, std::string> headers;
   std::string body;
+  // "ip:port", or "<client certificate CN>@ip:port" over HTTPS.
   std::string peer;
+  // Arrived over HTTPS (then Location and fullUrl say https).
+  bool tls = false;
 };
 
 struct HttpResponse {

@@ -17,6 +17,7 @@
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/fhir/json.h"
+#include "libs/security/dev_certs.h"
 
 namespace hisbridge::connectors::fhir {
 namespace {
@@ -138,7 +139,7 @@ class FhirFacadeTest : public ::testing::Test {
     if (forwarder_) forwarder_->Stop();
     ASSERT_TRUE(RemoveRecursively(dir_).ok());
   }
-  void Start(int64_t spool_max_bytes = int64_t{1} << 30, size_t max_body = 16 << 20) {
+  void Start(int64_t spool_max_bytes = int64_t{1} << 30, size_t max_body = 16 << 20, FhirTlsFiles tls = {}) {
     forward::ForwarderOptions fo;
     fo.spool.dir = dir_ + "/spool";
     fo.spool.max_bytes = spool_max_bytes;
@@ -156,6 +157,7 @@ class FhirFacadeTest : public ::testing::Test {
     so.listen = "127.0.0.1:0";
     so.threads = 4;
     so.max_body_bytes = max_body;
+    so.tls = std::move(tls);
     server_ = FhirHttpServer::Start(so, facade_.get()).value();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
     client_->set_read_timeout(30, 0);
@@ -491,6 +493,61 @@ TEST_F(FhirFacadeTest, PublicSamplesOverHttp) {
       EXPECT_FALSE(Expressions(a.body).empty());
     }
   }
+}
+
+// HTTPS is mutual TLS: a clinic's certificate gets the same answers as
+// plain HTTP (and names the clinic in the reject log); without a
+// certificate of the clinics' CA there is no answer at all.
+TEST_F(FhirFacadeTest, HttpsRequiresAClientCertificateOfTheClinicsCa) {
+  security::DevCertOptions certs;
+  certs.out_dir = dir_ + "/certs";
+  certs.facilities = {"450321-WS-003"};
+  certs.test_certificates = true;
+  ASSERT_TRUE(security::WriteDevCertificates(certs).ok());
+  const std::string c = certs.out_dir + "/";
+  Start(int64_t{1} << 30, 16 << 20, {c + "server.crt", c + "server.key", c + "ca.crt"});
+  ASSERT_TRUE(server_->tls());
+  auto client = [&](const std::string& name) {
+    auto cli = name.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", server_->port())
+                            : std::make_unique<httplib::SSLClient>("127.0.0.1", server_->port(), c + name + ".crt",
+                                                                   c + name + ".key");
+    cli->set_ca_cert_path((c + "ca.crt").c_str());
+    cli->enable_server_certificate_verification(true);
+    cli->set_read_timeout(30, 0);
+    return cli;
+  };
+  auto clinic = client("clinic-450321-WS-003");
+  auto created = clinic->Post("/fhir/Patient", Testdata("patient-zh-wangxiaoming.json"), "application/fhir+json");
+  ASSERT_TRUE(created) << httplib::to_string(created.error());
+  EXPECT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(created->get_header_value("Location").rfind("https://", 0), 0u) << created->get_header_value("Location");
+  auto refused = clinic->Post("/fhir/Patient", Testdata("invalid-patient-zh-errors.json"), "application/fhir+json");
+  ASSERT_TRUE(refused) << httplib::to_string(refused.error());
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(ReadFileToString(dir_ + "/rejected.jsonl").value(),
+              HasSubstr("\"peer\":\"clinic:450321-WS-003@127.0.0.1:"));
+
+  for (const std::string name : {"", "expired", "untrusted"}) {
+    auto r = client(name)->Get("/fhir/metadata");
+    EXPECT_FALSE(r) << (name.empty() ? "no certificate" : name) << " got HTTP " << (r ? r->status : 0);
+  }
+  httplib::Client plain("127.0.0.1", server_->port());
+  plain.set_read_timeout(5, 0);
+  auto r = plain.Get("/fhir/metadata");
+  EXPECT_TRUE(!r || r->status != 200) << "plain HTTP was answered on the HTTPS port";
+  EXPECT_EQ(ingest_->records().size(), 1u);
+
+  // Incomplete or unusable files are refused at start, naming the flag.
+  FhirServerOptions bad;
+  bad.listen = "127.0.0.1:0";
+  bad.tls = {c + "server.crt", c + "server.key", ""};
+  auto no_ca = FhirHttpServer::Start(bad, facade_.get());
+  ASSERT_FALSE(no_ca.ok());
+  EXPECT_THAT(no_ca.status().message(), HasSubstr("--http-tls-ca"));
+  bad.tls = {c + "server.crt", c + "ca.key", c + "ca.crt"};
+  auto wrong_key = FhirHttpServer::Start(bad, facade_.get());
+  ASSERT_FALSE(wrong_key.ok());
+  EXPECT_THAT(wrong_key.status().message(), HasSubstr("--http-tls-key"));
 }
 
 }  // namespace

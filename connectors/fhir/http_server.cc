@@ -1,6 +1,8 @@
 #include "connectors/fhir/http_server.h"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -12,9 +14,40 @@
 #include "libs/base/logging.h"
 #include "libs/fhir/outcome.h"
 #include "libs/metrics/http_server.h"
+#include "libs/security/tls.h"
 
 namespace hisbridge::connectors::fhir {
 namespace {
+
+// The verified client certificate's common name; "" on plaintext.
+std::string ClientIdentity(const httplib::Request& req) {
+  if (req.ssl == nullptr) return "";
+  X509* cert = SSL_get1_peer_certificate(req.ssl);
+  if (cert == nullptr) return "";
+  char name[256] = {0};
+  const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
+  X509_free(cert);
+  return n > 0 ? std::string(name, static_cast<size_t>(n)) : "";
+}
+
+// HTTPS as MLLP does it: TLS 1.2+, and a client certificate of the
+// clinics' CA or no connection at all (the handshake fails before a
+// request is read).
+bool ConfigureTls(SSL_CTX& ctx, const FhirTlsFiles& files) {
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_use_certificate_chain_file(&ctx, files.cert.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(&ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(&ctx) != 1 ||
+      SSL_CTX_load_verify_locations(&ctx, files.client_ca.c_str(), nullptr) != 1) {
+    return false;
+  }
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca.c_str());
+  if (names == nullptr) return false;
+  SSL_CTX_set_client_CA_list(&ctx, names);
+  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  return true;
+}
 
 HttpRequest Convert(const httplib::Request& req) {
   HttpRequest r;
@@ -26,6 +59,8 @@ HttpRequest Convert(const httplib::Request& req) {
   for (const auto& [name, value] : req.headers) r.headers.emplace(absl::AsciiStrToLower(name), value);
   r.body = req.body;
   r.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
+  r.tls = req.ssl != nullptr;
+  if (const std::string identity = ClientIdentity(req); !identity.empty()) r.peer = absl::StrCat(identity, "@", r.peer);
   return r;
 }
 
@@ -38,7 +73,7 @@ void Write(const HttpResponse& out, httplib::Response* res) {
 }  // namespace
 
 struct FhirHttpServer::Impl {
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> owned;
   std::thread thread;
 };
 
@@ -53,7 +88,35 @@ absl::StatusOr<std::unique_ptr<FhirHttpServer>> FhirHttpServer::Start(const Fhir
   if (absl::Status s = metrics::SplitHostPort(options.listen, &host, &port); !s.ok()) return s;
 
   auto impl = std::make_unique<Impl>();
-  httplib::Server& server = impl->server;
+  if (!options.tls.empty()) {
+    security::TlsFiles files;
+    files.cert = options.tls.cert;
+    files.key = options.tls.key;
+    files.ca = options.tls.client_ca;
+    files.cert_flag = "--http-tls-cert";
+    files.key_flag = "--http-tls-key";
+    files.ca_flag = "--http-tls-ca";
+    if (files.cert.empty() || files.key.empty() || files.ca.empty()) {
+      return absl::InvalidArgumentError(
+          "HTTPS needs --http-tls-cert, --http-tls-key and --http-tls-ca (the CA of the clients' certificates: "
+          "the facade always asks for one)");
+    }
+    // Clear errors (which flag, which file, expired, key does not match)
+    // before OpenSSL's own.
+    if (auto material = security::LoadTlsMaterial(files, /*need_own_cert=*/true); !material.ok()) {
+      return material.status();
+    }
+    const FhirTlsFiles tls = options.tls;
+    auto ssl = std::make_unique<httplib::SSLServer>([tls](SSL_CTX& ctx) { return ConfigureTls(ctx, tls); });
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat("fhir: OpenSSL refused the certificate ", tls.cert, ", key ",
+                                                     tls.key, " or client CA ", tls.client_ca));
+    }
+    impl->owned = std::move(ssl);
+  } else {
+    impl->owned = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& server = *impl->owned;
   const int threads = std::max(1, options.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   auto seconds = [](absl::Duration d) { return static_cast<time_t>(std::max<int64_t>(1, absl::ToInt64Seconds(d))); };
@@ -124,21 +187,22 @@ absl::StatusOr<std::unique_ptr<FhirHttpServer>> FhirHttpServer::Start(const Fhir
   // Listening again on the bound socket only raises the backlog.
   if (*listen_fd >= 0) ::listen(*listen_fd, options.listen_backlog);
   impl->thread = std::thread([raw = impl.get()] {
-    if (!raw->server.listen_after_bind()) log::Error("fhir: HTTP server stopped unexpectedly");
+    if (!raw->owned->listen_after_bind()) log::Error("fhir: HTTP server stopped unexpectedly");
   });
   // stop() is a no-op until the accept loop runs.
-  for (int i = 0; i < 5000 && !impl->server.is_running(); ++i) {
+  for (int i = 0; i < 5000 && !impl->owned->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   std::unique_ptr<FhirHttpServer> result(new FhirHttpServer(std::move(impl)));
   result->port_ = bound;
   result->address_ = absl::StrCat(host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host, ":", bound);
+  result->tls_ = !options.tls.empty();
   return result;
 }
 
 void FhirHttpServer::Stop() {
   if (impl_ == nullptr) return;
-  impl_->server.stop();
+  impl_->owned->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

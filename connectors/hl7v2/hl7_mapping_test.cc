@@ -6,6 +6,8 @@
 #include <iostream>
 #include <map>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/base/file_util.h"
@@ -110,6 +112,90 @@ TEST(Hl7MappingTest, A03EncounterWithDiagnoses) {
   EXPECT_EQ(m.records[0].record.encounter_type(), "inpatient");
   EXPECT_EQ(m.records[0].record.department(), "内科");
   EXPECT_EQ(m.records[0].record.diagnoses_size(), 2);
+}
+
+// Every ADT event the connector lists, on the same registration: the
+// patient events give an upsert (and the visit, PV1-19 being present), the
+// visit events only the encounter; the trigger is read from MSH-9.2, or
+// from EVN-1 for v2.2 senders that leave MSH-9.2 empty.
+TEST(Hl7MappingTest, EveryListedAdtEventMaps) {
+  const std::string base = Testdata("adt_a04_zh_wangxiaoming.hl7");
+  struct Case {
+    std::string trigger;
+    std::vector<std::string> kinds;
+  };
+  const std::vector<Case> cases = {
+      {"A01", {"patient", "encounter"}}, {"A04", {"patient", "encounter"}}, {"A05", {"patient", "encounter"}},
+      {"A08", {"patient", "encounter"}}, {"A28", {"patient", "encounter"}}, {"A31", {"patient", "encounter"}},
+      {"A03", {"encounter"}},            {"A11", {"encounter"}},
+  };
+  for (const Case& c : cases) {
+    for (const bool in_evn_only : {false, true}) {
+      std::string message = absl::StrReplaceAll(
+          base, {{"ADT^A04^ADT_A01", in_evn_only ? "ADT" : absl::StrCat("ADT^", c.trigger)},
+                 {"EVN|A04|", absl::StrCat("EVN|", c.trigger, "|")}});
+      hl7::ParseResult parsed = hl7::Parse(message);
+      ASSERT_TRUE(parsed.ok()) << c.trigger;
+      MappedMessage m = MapMessage(*parsed.message, MappingOptions());
+      ASSERT_EQ(m.code, hl7::AckCode::kAccept) << c.trigger << ": " << (m.errors.empty() ? "" : m.errors[0].message);
+      std::vector<std::string> kinds;
+      for (const auto& r : m.records) {
+        kinds.push_back(r.record.kind());
+        EXPECT_TRUE(records::ValidateRecord(r.record).ok()) << c.trigger << " " << r.record.kind();
+        EXPECT_EQ(r.record.record_id(), "MZ00017") << c.trigger;
+        EXPECT_EQ(r.record.event_time(), "2026-03-01T08:30:00+08:00") << c.trigger;  // EVN-2, no offset: +08:00
+      }
+      EXPECT_EQ(kinds, c.kinds) << c.trigger << (in_evn_only ? " (EVN-1 only)" : "");
+      if (!m.records.empty() && m.records[0].record.kind() == "patient") {
+        EXPECT_EQ(m.records[0].record.name(), "王小明") << c.trigger;
+        EXPECT_EQ(m.records[0].record.op(), "") << c.trigger;  // the default: upsert
+      }
+      EXPECT_EQ(m.records.back().record.encounter_id(), "V20260301001") << c.trigger;
+    }
+  }
+  // The visit events need the visit number.
+  for (const std::string trigger : {"A03", "A11"}) {
+    std::string message = absl::StrReplaceAll(
+        base, {{"ADT^A04^ADT_A01", absl::StrCat("ADT^", trigger)}, {"|V20260301001", "|"}});
+    hl7::ParseResult parsed = hl7::Parse(message);
+    ASSERT_TRUE(parsed.ok());
+    MappedMessage m = MapMessage(*parsed.message, MappingOptions());
+    EXPECT_EQ(m.code, hl7::AckCode::kError) << trigger;
+    ASSERT_FALSE(m.errors.empty()) << trigger;
+    EXPECT_EQ(m.errors[0].location.ToString(), "PV1-19") << trigger << ": " << m.errors[0].message;
+    EXPECT_TRUE(m.records.empty()) << trigger;
+  }
+  // Events outside the list are refused as such (table 0357 code 201).
+  hl7::ParseResult a02 = hl7::Parse(absl::StrReplaceAll(base, {{"ADT^A04^ADT_A01", "ADT^A02^ADT_A02"}}));
+  ASSERT_TRUE(a02.ok());
+  MappedMessage refused = MapMessage(*a02.message, MappingOptions());
+  EXPECT_EQ(refused.code, hl7::AckCode::kReject);
+  ASSERT_FALSE(refused.errors.empty());
+  EXPECT_EQ(refused.errors[0].code, hl7::ErrorCode::kUnsupportedEventCode);
+  EXPECT_THAT(refused.errors[0].message, HasSubstr("A02"));
+}
+
+// PID-8 to GB/T 2261.1 and the ER7 escapes inside mapped fields.
+TEST(Hl7MappingTest, SexCodesAndEscapesInFields) {
+  const std::string base = Testdata("adt_a04_zh_wangxiaoming.hl7");
+  const std::vector<std::pair<std::string, std::string>> sexes = {
+      {"M", "1"}, {"F", "2"}, {"U", "0"}, {"O", "9"}, {"A", "9"}, {"N", "9"}, {"男", "1"}, {"女", "2"}, {"2", "2"}, {"X", "X"}};  // X: kept, a finding
+  for (const auto& [hl7_code, county_code] : sexes) {
+    hl7::ParseResult parsed =
+        hl7::Parse(absl::StrReplaceAll(base, {{"|19850302|M|", absl::StrCat("|19850302|", hl7_code, "|")}}));
+    ASSERT_TRUE(parsed.ok());
+    MappedMessage m = MapMessage(*parsed.message, MappingOptions());
+    ASSERT_FALSE(m.records.empty()) << hl7_code;
+    EXPECT_EQ(m.records[0].record.sex(), county_code) << hl7_code;
+  }
+  // A street with an escaped field separator, component separator and an
+  // \X..\ hex escape (UTF-8 bytes of 组).
+  hl7::ParseResult parsed =
+      hl7::Parse(absl::StrReplaceAll(base, {{"遇龙村5组^", "遇龙村\\F\\5\\S\\6\\XE7BB84\\^"}}));
+  ASSERT_TRUE(parsed.ok());
+  MappedMessage m = MapMessage(*parsed.message, MappingOptions());
+  ASSERT_FALSE(m.records.empty());
+  EXPECT_EQ(m.records[0].record.address(), "广西壮族自治区桂林市阳朔县遇龙村|5^6组");
 }
 
 TEST(Hl7MappingTest, MissingRecordIdIsAnApplicationError) {

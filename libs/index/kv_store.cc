@@ -1,7 +1,9 @@
 #include "libs/index/kv_store.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -223,6 +225,14 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, 
     impl->env = rocksdb::NewCompositeEnv(
         std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.write_faults));
     db_options.env = impl->env.get();
+  }
+  if (options.create_if_missing && options.secondary_path.empty() && !options.read_only) {
+    // RocksDB creates the store's own directory but not its parents
+    // ("While mkdir if missing"); callers name a store anywhere, e.g. a
+    // rebuild's NEW/linker.
+    std::error_code error;
+    std::filesystem::create_directories(path, error);
+    if (error) return absl::InternalError(absl::StrCat("open RocksDB at ", path, ": cannot create it: ", error.message()));
   }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;

@@ -122,7 +122,9 @@ class WriteBatch {
 
 class KvStore {
  public:
-  // Opens (or creates) the database at `path`.
+  // Opens the database at `path`; with create_if_missing (and neither
+  // read_only nor a secondary) creates it, and its parent directories, if
+  // it does not exist.
   static absl::StatusOr<std::unique_ptr<KvStore>> Open(const std::string& path, const KvStoreOptions& options);
   // The column families of an existing database, besides "default" (for
   // tools that open any store, like `hisbridge rekey`).

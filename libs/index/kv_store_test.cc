@@ -52,6 +52,16 @@ TEST_F(KvStoreTest, BatchIsAtomicAcrossFamiliesAndSurvivesReopen) {
   EXPECT_FALSE(store->Get(store->Family("a"), "k2").value().has_value());
 }
 
+TEST_F(KvStoreTest, CreatesMissingParentDirectoriesButNeverForAReader) {
+  KvStoreOptions reader;
+  reader.create_if_missing = false;
+  EXPECT_FALSE(KvStore::Open(dir_ + "/none/db", reader).ok());
+  EXPECT_FALSE(PathExists(dir_ + "/none")) << "a reader must not create directories";
+  auto store = Open(dir_ + "/new/data/linker");
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(PathExists(dir_ + "/new/data/linker/CURRENT"));
+}
+
 TEST_F(KvStoreTest, ScanStopsAtPrefixAndOnRequest) {
   auto store = Open(dir_ + "/db");
   const int a = store->Family("a");

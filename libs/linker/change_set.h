@@ -19,6 +19,7 @@
 #include "hisbridge/v1/admin.pb.h"
 #include "hisbridge/v1/events.pb.h"
 #include "hisbridge/v1/review.pb.h"
+#include "hisbridge/v1/views.pb.h"
 #include "libs/linker/region_state.h"
 
 namespace hisbridge::linker {
@@ -33,6 +34,8 @@ struct RegionChanges {
   std::vector<hisbridge::v1::Record> events_put;
   std::vector<hisbridge::v1::ChangeEvent> change_events;
   std::vector<hisbridge::v1::ReviewItem> review_items;
+  // Outcomes of steward commands, applied or refused.
+  std::vector<hisbridge::v1::CommandResult> command_results;
   struct Audit {
     std::string patient_id;
     uint64_t sequence;
@@ -44,7 +47,7 @@ struct RegionChanges {
 
   bool empty() const {
     return records.empty() && patients.empty() && blocking_added.empty() && blocking_removed.empty() &&
-           events_put.empty() && change_events.empty() && review_items.empty() && audit.empty() && !meta;
+           events_put.empty() && change_events.empty() && review_items.empty() && command_results.empty() && audit.empty() && !meta;
   }
 };
 

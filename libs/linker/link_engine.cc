@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "libs/base/time_format.h"
 #include "libs/match/comparison.h"
 #include "libs/records/validate.h"
@@ -32,6 +34,21 @@ const absl::TimeZone& ChinaTime() {
 // structural condition (an identifier, or the exact name where the other
 // only comes close): 2^3 = 8 times.
 constexpr double kClearMargin = 3.0;
+
+// The audit trail's name of a change.
+const char* ChangeAction(ChangeKind kind) {
+  switch (kind) {
+    case hisbridge::v1::CHANGE_KIND_CREATED: return "created";
+    case hisbridge::v1::CHANGE_KIND_LINKED: return "linked";
+    case hisbridge::v1::CHANGE_KIND_UNLINKED: return "unlinked";
+    case hisbridge::v1::CHANGE_KIND_MERGED: return "merged";
+    case hisbridge::v1::CHANGE_KIND_UNMERGED: return "unmerged";
+    case hisbridge::v1::CHANGE_KIND_UPDATED: return "updated";
+    case hisbridge::v1::CHANGE_KIND_DELETED: return "deleted";
+    case hisbridge::v1::CHANGE_KIND_REVIEW_OPENED: return "review_opened";
+    default: return "changed";
+  }
+}
 
 // The facility rule (see ScoreCandidates) applies to records of people
 // younger than this.
@@ -117,12 +134,40 @@ class LinkEngine::Application {
   void MoveTo(RecordHandle h, const std::string& patient_id, LinkInfo link);
   PatientState& NewPatientFor(RecordHandle h);
   void OpenReview(RecordHandle h, const std::vector<PatientScore>& candidates, const std::string& reason);
-  void CloseReviewIfOpen(RecordHandle h, const std::string& why);
+  void CloseReviewIfOpen(RecordHandle h, const std::string& why,
+                         hisbridge::v1::ReviewDecision decision = hisbridge::v1::REVIEW_DECISION_UNSPECIFIED);
+
+  // Steward commands. Each returns what it did, or why it was refused
+  // (nothing changed then).
+  struct Outcome {
+    bool applied = false;
+    std::string text;
+  };
+  static Outcome Refused(std::string why) { return {false, std::move(why)}; }
+  static Outcome Applied(std::string what) { return {true, std::move(what)}; }
+  Outcome StewardLink(const hisbridge::v1::LinkRecordAction& action);
+  Outcome StewardUnlink(const hisbridge::v1::UnlinkRecordAction& action);
+  Outcome StewardMerge(const std::string& into_id, const std::string& from_id);
+  Outcome StewardUnmerge(const hisbridge::v1::UnmergePatientsAction& action);
+  Outcome StewardNotSame(const std::string& a, const std::string& b);
+  Outcome StewardResolve(const hisbridge::v1::ResolveReviewAction& action);
+  // The live record a steward names, or why there is none.
+  RecordHandle* StewardRecord(absl::string_view facility_id, absl::string_view record_id, std::string* why);
+  // The patient a steward names; a merged patient resolves to the one it
+  // was merged into. Null (with `why`) when unknown.
+  PatientState* StewardPatient(const std::string& patient_id, std::string* why);
+  LinkInfo ManualLink() const {
+    LinkInfo link = MakeLink(hisbridge::v1::LINK_METHOD_MANUAL, 0);
+    link.set_pinned(true);
+    return link;
+  }
+  // Audit entry and change event about a patient as a whole (no record).
+  void AddPatientChange(ChangeKind kind, const std::string& patient_id, const std::string& other);
 
   void AddChange(ChangeKind kind, const std::string& patient_id, RecordHandle h, const std::string& other = "",
                  const LinkInfo* link = nullptr);
-  void AddAudit(const std::string& patient_id, const std::string& action, RecordHandle h, const std::string& other,
-                const LinkInfo* link);
+  void AddAudit(const std::string& patient_id, const std::string& action, const RecordState* record,
+                const std::string& other, const LinkInfo* link);
 
   LinkInfo MakeLink(LinkMethod method, double score) const {
     LinkInfo link;
@@ -145,6 +190,10 @@ class LinkEngine::Application {
   bool reevaluating_ = false;
   // Records to re-evaluate once the current record is placed.
   std::vector<RecordHandle> second_look_;
+  // The steward command being applied (its actor and reason go into the
+  // audit trail), and its result, completed by Finish.
+  const hisbridge::v1::StewardCommand* command_ = nullptr;
+  std::optional<hisbridge::v1::CommandResult> command_result_;
   size_t first_change_ = changes_.change_events.size();
 };
 
@@ -618,7 +667,9 @@ void LinkEngine::Application::OpenReview(RecordHandle h, const std::vector<Patie
   item.set_patient_id(r.patient_id());
   item.set_reason(reason);
   item.set_created_at(now_);
+  r.stored.clear_review_candidate_ids();
   for (const PatientScore& s : candidates) {
+    r.stored.add_review_candidate_ids(s.patient_id);
     auto* c = item.add_candidates();
     c->set_patient_id(s.patient_id);
     if (std::isfinite(s.score)) c->set_score(s.score);
@@ -632,7 +683,8 @@ void LinkEngine::Application::OpenReview(RecordHandle h, const std::vector<Patie
   }
 }
 
-void LinkEngine::Application::CloseReviewIfOpen(RecordHandle h, const std::string& why) {
+void LinkEngine::Application::CloseReviewIfOpen(RecordHandle h, const std::string& why,
+                                                 hisbridge::v1::ReviewDecision decision) {
   RecordState& r = Rec(h);
   if (r.stored.open_review_id().empty()) return;
   if (engine_.options_.keep_history) {
@@ -643,11 +695,15 @@ void LinkEngine::Application::CloseReviewIfOpen(RecordHandle h, const std::strin
     item.set_facility_id(r.facility_id());
     item.set_record_id(r.record_id());
     item.set_patient_id(r.patient_id());
+    for (const std::string& candidate : r.stored.review_candidate_ids()) item.add_candidates()->set_patient_id(candidate);
     item.set_resolved_at(now_);
-    item.set_resolved_by(absl::StrCat("linker: ", why));
+    item.set_resolved_by(command_ != nullptr ? command_->actor() : absl::StrCat("linker: ", why));
+    item.set_decision(decision);
     changes_.review_items.push_back(std::move(item));
+    AddAudit(r.patient_id(), "review_resolved", &r, "", nullptr);
   }
   r.stored.clear_open_review_id();
+  r.stored.clear_review_candidate_ids();
   MarkRecord(h);
 }
 
@@ -666,20 +722,39 @@ void LinkEngine::Application::AddChange(ChangeKind kind, const std::string& pati
   e.mutable_cause()->set_offset(position_.offset);
   if (link != nullptr) *e.mutable_link() = *link;
   changes_.change_events.push_back(e);
-  static const char* const kActions[] = {"", "created", "linked", "unlinked", "merged",
-                                         "unmerged", "updated", "deleted", "review_opened"};
-  AddAudit(patient_id, kActions[kind], h, other, link);
+  AddAudit(patient_id, ChangeAction(kind), &Rec(h), other, link);
 }
 
-void LinkEngine::Application::AddAudit(const std::string& patient_id, const std::string& action, RecordHandle h,
-                                       const std::string& other, const LinkInfo* link) {
+void LinkEngine::Application::AddPatientChange(ChangeKind kind, const std::string& patient_id,
+                                               const std::string& other) {
+  if (!engine_.options_.keep_history) return;
+  hisbridge::v1::ChangeEvent e;
+  e.set_kind(kind);
+  e.set_patient_id(patient_id);
+  e.set_other_patient_id(other);
+  e.set_time(now_);
+  e.mutable_cause()->set_topic(position_.topic);
+  e.mutable_cause()->set_partition(position_.partition);
+  e.mutable_cause()->set_offset(position_.offset);
+  changes_.change_events.push_back(e);
+  AddAudit(patient_id, ChangeAction(kind), nullptr, other, nullptr);
+}
+
+void LinkEngine::Application::AddAudit(const std::string& patient_id, const std::string& action,
+                                       const RecordState* record, const std::string& other, const LinkInfo* link) {
   if (!engine_.options_.keep_history || patient_id.empty()) return;
   hisbridge::v1::HistoryEntry entry;
   entry.set_time(now_);
   entry.set_action(action);
-  entry.set_facility_id(Rec(h).facility_id());
-  entry.set_record_id(Rec(h).record_id());
+  if (record != nullptr) {
+    entry.set_facility_id(record->facility_id());
+    entry.set_record_id(record->record_id());
+  }
   entry.set_other_patient_id(other);
+  if (command_ != nullptr) {
+    entry.set_actor(command_->actor());
+    entry.set_reason(command_->reason());
+  }
   if (link != nullptr) {
     entry.set_model_version(link->model_version());
     entry.set_score(link->score());
@@ -838,11 +913,304 @@ void LinkEngine::Application::ClinicalEvent(const Record& record) {
 }
 
 void LinkEngine::Application::Command(const hisbridge::v1::StewardCommand& command) {
-  // Steward operations arrive with the index issue (docs/architecture.md,
-  // "steward commands"); until then they are refused visibly, never
-  // silently dropped.
-  ++counters_.commands_refused;
-  (void)command;
+  command_ = &command;
+  using Action = hisbridge::v1::StewardCommand;
+  Outcome outcome;
+  switch (command.action_case()) {
+    case Action::kLinkRecord: outcome = StewardLink(command.link_record()); break;
+    case Action::kUnlinkRecord: outcome = StewardUnlink(command.unlink_record()); break;
+    case Action::kMergePatients:
+      outcome = StewardMerge(command.merge_patients().into_patient_id(), command.merge_patients().from_patient_id());
+      break;
+    case Action::kUnmergePatients: outcome = StewardUnmerge(command.unmerge_patients()); break;
+    case Action::kNotSamePerson:
+      outcome = StewardNotSame(command.not_same_person().patient_id(), command.not_same_person().other_patient_id());
+      break;
+    case Action::kResolveReview: outcome = StewardResolve(command.resolve_review()); break;
+    case Action::ACTION_NOT_SET: outcome = Refused("the command carries no action"); break;
+  }
+  if (outcome.applied) {
+    ++counters_.commands_applied;
+  } else {
+    ++counters_.commands_refused;
+  }
+  hisbridge::v1::CommandResult result;
+  result.set_command_id(command.command_id());
+  result.set_applied(outcome.applied);
+  result.set_result(std::move(outcome.text));
+  result.mutable_position()->set_topic(position_.topic);
+  result.mutable_position()->set_partition(position_.partition);
+  result.mutable_position()->set_offset(position_.offset);
+  result.set_time(now_);
+  result.set_actor(command.actor());
+  command_result_ = std::move(result);
+}
+
+RecordHandle* LinkEngine::Application::StewardRecord(absl::string_view facility_id, absl::string_view record_id,
+                                                     std::string* why) {
+  RecordHandle* h = state_.FindHandle(facility_id, record_id);
+  if (h == nullptr) {
+    *why = absl::StrCat("record ", facility_id, "/", record_id, " is not in the index of region ", state_.region());
+    return nullptr;
+  }
+  if (!Rec(*h).live()) {
+    *why = absl::StrCat("record ", facility_id, "/", record_id,
+                        Rec(*h).stored.merged_into_record_id().empty()
+                            ? " was deleted by its facility"
+                            : absl::StrCat(" was merged by its facility into ", Rec(*h).stored.merged_into_record_id()));
+    return nullptr;
+  }
+  return h;
+}
+
+PatientState* LinkEngine::Application::StewardPatient(const std::string& patient_id, std::string* why) {
+  if (patient_id.empty()) {
+    *why = "patient_id is empty";
+    return nullptr;
+  }
+  PatientState* p = state_.FindPatient(patient_id);
+  for (int hops = 0; p != nullptr && p->stored.status() == hisbridge::v1::PATIENT_STATUS_MERGED && hops < 64; ++hops) {
+    p = state_.FindPatient(p->stored.merged_into());
+  }
+  if (p == nullptr) *why = absl::StrCat("patient ", patient_id, " is not in the index of region ", state_.region());
+  return p;
+}
+
+LinkEngine::Application::Outcome LinkEngine::Application::StewardLink(const hisbridge::v1::LinkRecordAction& action) {
+  std::string why;
+  RecordHandle* h = StewardRecord(action.facility_id(), action.record_id(), &why);
+  if (h == nullptr) return Refused(why);
+  PatientState* target = StewardPatient(action.patient_id(), &why);
+  if (target == nullptr) return Refused(why);
+  const std::string target_id = target->stored.patient_id();
+  const std::string before = Rec(*h).patient_id();
+  CloseReviewIfOpen(*h, "", hisbridge::v1::REVIEW_DECISION_LINK);
+  MoveTo(*h, target_id, ManualLink());
+  if (before == target_id) {
+    return Applied(absl::StrCat("record ", action.facility_id(), "/", action.record_id(), " was already in ",
+                                target_id, "; it is now pinned there"));
+  }
+  return Applied(absl::StrCat("linked record ", action.facility_id(), "/", action.record_id(), " to ", target_id,
+                              before.empty() ? "" : absl::StrCat(" (was in ", before, ")"), "; pinned"));
+}
+
+LinkEngine::Application::Outcome LinkEngine::Application::StewardUnlink(
+    const hisbridge::v1::UnlinkRecordAction& action) {
+  std::string why;
+  RecordHandle* h = StewardRecord(action.facility_id(), action.record_id(), &why);
+  if (h == nullptr) return Refused(why);
+  const std::string before = Rec(*h).patient_id();
+  const PatientState* current = before.empty() ? nullptr : state_.FindPatient(before);
+  CloseReviewIfOpen(*h, "", hisbridge::v1::REVIEW_DECISION_NEW_PATIENT);
+  if (current != nullptr && current->members.size() == 1) {
+    MoveTo(*h, before, ManualLink());
+    return Applied(absl::StrCat("record ", action.facility_id(), "/", action.record_id(), " is already alone in ",
+                                before, "; it is now pinned there"));
+  }
+  PatientState& own = NewPatientFor(*h);
+  const std::string own_id = own.stored.patient_id();
+  MoveTo(*h, own_id, ManualLink());
+  return Applied(absl::StrCat("split record ", action.facility_id(), "/", action.record_id(), " out of ", before,
+                              " into new patient ", own_id, "; pinned"));
+}
+
+LinkEngine::Application::Outcome LinkEngine::Application::StewardMerge(const std::string& into_id,
+                                                                       const std::string& from_id) {
+  if (into_id.empty() || from_id.empty()) return Refused("into_patient_id and from_patient_id are both required");
+  if (into_id == from_id) return Refused(absl::StrCat("cannot merge patient ", into_id, " into itself"));
+  PatientState* into = state_.FindPatient(into_id);
+  PatientState* from = state_.FindPatient(from_id);
+  if (into == nullptr) return Refused(absl::StrCat("patient ", into_id, " is not in the index of region ", state_.region()));
+  if (from == nullptr) return Refused(absl::StrCat("patient ", from_id, " is not in the index of region ", state_.region()));
+  if (from->stored.status() == hisbridge::v1::PATIENT_STATUS_MERGED) {
+    return Refused(absl::StrCat("patient ", from_id, " was already merged into ", from->stored.merged_into()));
+  }
+  if (into->stored.status() == hisbridge::v1::PATIENT_STATUS_MERGED) {
+    return Refused(absl::StrCat("patient ", into_id, " was merged into ", into->stored.merged_into(),
+                                "; merge into that patient instead"));
+  }
+  if (from->members.empty()) return Refused(absl::StrCat("patient ", from_id, " has no live records to merge"));
+  if (state_.IsNotSame(into_id, from_id)) {
+    return Refused(absl::StrCat("patients ", into_id, " and ", from_id,
+                                " were marked as different people by a steward"));
+  }
+  // What the merged-away patient was, so that an unmerge restores it.
+  from->stored.clear_merged_members();
+  for (RecordHandle m : from->members) {
+    auto* saved = from->stored.add_merged_members();
+    saved->mutable_key()->set_facility_id(Rec(m).facility_id());
+    saved->mutable_key()->set_record_id(Rec(m).record_id());
+    *saved->mutable_link() = Rec(m).link.link();
+  }
+  const std::vector<RecordHandle> moving = from->members;
+  for (RecordHandle m : moving) MoveTo(m, into_id, ManualLink());
+  from = state_.FindPatient(from_id);
+  from->stored.set_status(hisbridge::v1::PATIENT_STATUS_MERGED);
+  from->stored.set_merged_into(into_id);
+  Touch(from_id);
+  Touch(into_id);
+  AddPatientChange(hisbridge::v1::CHANGE_KIND_MERGED, into_id, from_id);
+  AddPatientChange(hisbridge::v1::CHANGE_KIND_MERGED, from_id, into_id);
+  return Applied(absl::StrCat("merged patient ", from_id, " into ", into_id, " (", moving.size(),
+                              moving.size() == 1 ? " record)" : " records)"));
+}
+
+LinkEngine::Application::Outcome LinkEngine::Application::StewardUnmerge(
+    const hisbridge::v1::UnmergePatientsAction& action) {
+  const std::string& survivor_id = action.patient_id();
+  const std::string& restore_id = action.restore_patient_id();
+  PatientState* restore = restore_id.empty() ? nullptr : state_.FindPatient(restore_id);
+  if (restore == nullptr) {
+    return Refused(absl::StrCat("patient ", restore_id, " is not in the index of region ", state_.region()));
+  }
+  if (restore->stored.status() != hisbridge::v1::PATIENT_STATUS_MERGED) {
+    return Refused(absl::StrCat("patient ", restore_id, " is not merged into another patient"));
+  }
+  if (restore->stored.merged_into() != survivor_id) {
+    return Refused(absl::StrCat("patient ", restore_id, " was merged into ", restore->stored.merged_into(), ", not ",
+                                survivor_id));
+  }
+  const auto saved = restore->stored.merged_members();
+  restore->stored.clear_merged_members();
+  restore->stored.clear_merged_into();
+  restore->stored.set_status(hisbridge::v1::PATIENT_STATUS_RETIRED);
+  int restored = 0, moved_since = 0;
+  for (const auto& member : saved) {
+    RecordHandle* h = state_.FindHandle(member.key().facility_id(), member.key().record_id());
+    if (h == nullptr || !Rec(*h).live() || Rec(*h).patient_id() != survivor_id) {
+      // Deleted, or moved by a later decision: that decision stands.
+      ++moved_since;
+      continue;
+    }
+    MoveTo(*h, restore_id, member.link());
+    ++restored;
+  }
+  // Undoing a merge says the two are different people: never suggest
+  // them again.
+  if (state_.AddNotSame(survivor_id, restore_id)) changes_.meta = true;
+  Touch(restore_id);
+  Touch(survivor_id);
+  AddPatientChange(hisbridge::v1::CHANGE_KIND_UNMERGED, survivor_id, restore_id);
+  AddPatientChange(hisbridge::v1::CHANGE_KIND_UNMERGED, restore_id, survivor_id);
+  return Applied(absl::StrCat("restored patient ", restore_id, " from ", survivor_id, " (", restored, " records",
+                              moved_since > 0 ? absl::StrCat("; ", moved_since, " deleted or moved since, left as they are")
+                                              : "",
+                              "); the two are marked as different people"));
+}
+
+LinkEngine::Application::Outcome LinkEngine::Application::StewardNotSame(const std::string& a, const std::string& b) {
+  if (a.empty() || b.empty()) return Refused("patient_id and other_patient_id are both required");
+  if (a == b) return Refused(absl::StrCat("patient ", a, " cannot be marked different from itself"));
+  for (const std::string* id : {&a, &b}) {
+    if (state_.FindPatient(*id) == nullptr) {
+      return Refused(absl::StrCat("patient ", *id, " is not in the index of region ", state_.region()));
+    }
+  }
+  if (!state_.AddNotSame(a, b)) return Applied(absl::StrCat("patients ", a, " and ", b, " were already marked as different people"));
+  changes_.meta = true;
+  AddAudit(a, "not_same_person", nullptr, b, nullptr);
+  AddAudit(b, "not_same_person", nullptr, a, nullptr);
+  Touch(a);
+  Touch(b);
+  return Applied(absl::StrCat("patients ", a, " and ", b, " are marked as different people"));
+}
+
+LinkEngine::Application::Outcome LinkEngine::Application::StewardResolve(
+    const hisbridge::v1::ResolveReviewAction& action) {
+  if (action.review_id().empty()) return Refused("review_id is empty");
+  // Commands are rare: a scan beats keeping an index of open items.
+  std::optional<RecordHandle> found;
+  for (size_t i = 0; i < state_.record_count(); ++i) {
+    if (state_.record(static_cast<RecordHandle>(i)).stored.open_review_id() == action.review_id()) {
+      found = static_cast<RecordHandle>(i);
+      break;
+    }
+  }
+  if (!found.has_value()) {
+    return Refused(absl::StrCat("review item ", action.review_id(), " is not open (resolved already, or unknown)"));
+  }
+  const RecordHandle h = *found;
+  RecordState& r = Rec(h);
+  const std::vector<std::string> candidates(r.stored.review_candidate_ids().begin(),
+                                            r.stored.review_candidate_ids().end());
+  const std::string own = r.patient_id();
+  auto is_candidate = [&](const std::string& id) {
+    return std::find(candidates.begin(), candidates.end(), id) != candidates.end();
+  };
+  const std::string candidate_list = absl::StrJoin(candidates, ", ");
+  switch (action.decision()) {
+    case hisbridge::v1::REVIEW_DECISION_LINK: {
+      if (!is_candidate(action.patient_id())) {
+        return Refused(absl::StrCat("patient '", action.patient_id(), "' is not a candidate of review item ",
+                                    action.review_id(), " (candidates: ", candidate_list, ")"));
+      }
+      std::string why;
+      PatientState* target = StewardPatient(action.patient_id(), &why);
+      if (target == nullptr) return Refused(why);
+      const std::string target_id = target->stored.patient_id();
+      CloseReviewIfOpen(h, "", action.decision());
+      MoveTo(h, target_id, ManualLink());
+      return Applied(absl::StrCat("review ", action.review_id(), ": linked record ", r.facility_id(), "/",
+                                  r.record_id(), " to ", target_id, "; pinned"));
+    }
+    case hisbridge::v1::REVIEW_DECISION_NEW_PATIENT: {
+      CloseReviewIfOpen(h, "", action.decision());
+      hisbridge::v1::UnlinkRecordAction unlink;
+      unlink.set_facility_id(r.facility_id());
+      unlink.set_record_id(r.record_id());
+      Outcome o = StewardUnlink(unlink);
+      return Applied(absl::StrCat("review ", action.review_id(), ": ", o.text));
+    }
+    case hisbridge::v1::REVIEW_DECISION_MERGE: {
+      // The chosen patient survives; the record's own patient and the other
+      // candidates are folded into it.
+      const std::string& chosen = action.patient_id();
+      if (!is_candidate(chosen) && chosen != own) {
+        return Refused(absl::StrCat("patient '", chosen, "' is neither the record's patient nor a candidate of review ",
+                                    action.review_id(), " (candidates: ", candidate_list, ")"));
+      }
+      std::string why;
+      PatientState* target = StewardPatient(chosen, &why);
+      if (target == nullptr) return Refused(why);
+      const std::string target_id = target->stored.patient_id();
+      CloseReviewIfOpen(h, "", action.decision());
+      std::vector<std::string> parts;
+      std::vector<std::string> others = candidates;
+      if (!own.empty()) others.push_back(own);
+      for (const std::string& other : others) {
+        std::string ignored;
+        PatientState* p = StewardPatient(other, &ignored);
+        if (p == nullptr || p->stored.patient_id() == target_id) continue;
+        parts.push_back(StewardMerge(target_id, p->stored.patient_id()).text);
+      }
+      return Applied(absl::StrCat("review ", action.review_id(), ": ",
+                                  parts.empty() ? "nothing to merge" : absl::StrJoin(parts, "; ")));
+    }
+    case hisbridge::v1::REVIEW_DECISION_NOT_SAME: {
+      if (own.empty()) return Refused(absl::StrCat("the record of review ", action.review_id(), " has no patient"));
+      std::vector<std::string> others;
+      if (!action.patient_id().empty()) {
+        if (!is_candidate(action.patient_id())) {
+          return Refused(absl::StrCat("patient '", action.patient_id(), "' is not a candidate of review item ",
+                                      action.review_id(), " (candidates: ", candidate_list, ")"));
+        }
+        others.push_back(action.patient_id());
+      } else {
+        others = candidates;
+      }
+      CloseReviewIfOpen(h, "", action.decision());
+      std::vector<std::string> parts;
+      for (const std::string& other : others) {
+        if (other == own || state_.FindPatient(other) == nullptr) continue;
+        parts.push_back(StewardNotSame(own, other).text);
+      }
+      return Applied(absl::StrCat("review ", action.review_id(), ": ",
+                                  parts.empty() ? "no other patient to mark" : absl::StrJoin(parts, "; ")));
+    }
+    default:
+      return Refused(absl::StrCat("review ", action.review_id(),
+                                  ": decision must be LINK, NEW_PATIENT, MERGE or NOT_SAME"));
+  }
 }
 
 void LinkEngine::Application::Finish() {
@@ -857,6 +1225,12 @@ void LinkEngine::Application::Finish() {
     hisbridge::v1::ChangeEvent& e = changes_.change_events[i];
     if (PatientState* p = state_.FindPatient(e.patient_id())) e.set_version(p->stored.version());
   }
+  if (command_result_.has_value()) {
+    for (const std::string& pid : touched_) command_result_->add_patient_ids(pid);
+    changes_.command_results.push_back(std::move(*command_result_));
+    command_result_.reset();
+  }
+  command_ = nullptr;
 }
 
 LinkEngine::LinkEngine(const match::Matcher* matcher, const records::FacilityDirectory* facilities,

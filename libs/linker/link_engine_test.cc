@@ -291,5 +291,306 @@ TEST_F(LinkEngineTest, ReplayIsDeterministic) {
   }
 }
 
+// ---- Steward commands ----
+
+class StewardTest : public LinkEngineTest {
+ protected:
+  StewardTest() : engine_(&matcher_, &facilities_) {}
+
+  // Applies a command and returns its result.
+  hisbridge::v1::CommandResult Run(hisbridge::v1::StewardCommand command) {
+    command.set_command_id("cmd-" + std::to_string(offset_));
+    command.set_actor("steward-li");
+    command.set_reason("checked with the clinic");
+    hisbridge::v1::InboxEvent e;
+    e.set_region("450321");
+    *e.mutable_command() = command;
+    const size_t before = changes_.For(&state_).command_results.size();
+    Apply(engine_, e);
+    const auto& results = changes_.For(&state_).command_results;
+    EXPECT_EQ(results.size(), before + 1);
+    return results.empty() ? hisbridge::v1::CommandResult() : results.back();
+  }
+  hisbridge::v1::CommandResult LinkRecord(const std::string& f, const std::string& r, const std::string& patient) {
+    hisbridge::v1::StewardCommand c;
+    c.mutable_link_record()->set_facility_id(f);
+    c.mutable_link_record()->set_record_id(r);
+    c.mutable_link_record()->set_patient_id(patient);
+    return Run(c);
+  }
+  hisbridge::v1::CommandResult Unlink(const std::string& f, const std::string& r) {
+    hisbridge::v1::StewardCommand c;
+    c.mutable_unlink_record()->set_facility_id(f);
+    c.mutable_unlink_record()->set_record_id(r);
+    return Run(c);
+  }
+  hisbridge::v1::CommandResult Merge(const std::string& into, const std::string& from) {
+    hisbridge::v1::StewardCommand c;
+    c.mutable_merge_patients()->set_into_patient_id(into);
+    c.mutable_merge_patients()->set_from_patient_id(from);
+    return Run(c);
+  }
+  hisbridge::v1::CommandResult Unmerge(const std::string& survivor, const std::string& restore) {
+    hisbridge::v1::StewardCommand c;
+    c.mutable_unmerge_patients()->set_patient_id(survivor);
+    c.mutable_unmerge_patients()->set_restore_patient_id(restore);
+    return Run(c);
+  }
+  hisbridge::v1::CommandResult NotSame(const std::string& a, const std::string& b) {
+    hisbridge::v1::StewardCommand c;
+    c.mutable_not_same_person()->set_patient_id(a);
+    c.mutable_not_same_person()->set_other_patient_id(b);
+    return Run(c);
+  }
+  hisbridge::v1::CommandResult Resolve(const std::string& review_id, hisbridge::v1::ReviewDecision decision,
+                                       const std::string& patient = "") {
+    hisbridge::v1::StewardCommand c;
+    c.mutable_resolve_review()->set_review_id(review_id);
+    c.mutable_resolve_review()->set_decision(decision);
+    c.mutable_resolve_review()->set_patient_id(patient);
+    return Run(c);
+  }
+  const hisbridge::v1::LinkInfo& LinkOf(const std::string& f, const std::string& r) {
+    return state_.record(*state_.FindHandle(f, r)).link.link();
+  }
+  const hisbridge::index::v1::StoredPatient& Stored(const std::string& patient) {
+    return state_.FindPatient(patient)->stored;
+  }
+  std::vector<std::string> AuditActions(const std::string& patient) {
+    std::vector<std::string> actions;
+    for (const auto& a : changes_.For(&state_).audit) {
+      if (a.patient_id == patient) actions.push_back(a.entry.action());
+    }
+    return actions;
+  }
+  // The links of all records, for before/after comparisons.
+  std::map<std::string, std::string> Links() {
+    std::map<std::string, std::string> links;
+    for (size_t i = 0; i < state_.record_count(); ++i) {
+      const RecordState& r = state_.record(static_cast<RecordHandle>(i));
+      links[r.facility_id() + "/" + r.record_id()] = r.patient_id();
+    }
+    return links;
+  }
+
+  FakeMatcher matcher_;
+  LinkEngine engine_;
+};
+
+TEST_F(StewardTest, LinkPinsTheRecordAgainstAutomaticRelinking) {
+  Apply(engine_, Patient("F", "1", "张三"));
+  Apply(engine_, Patient("G", "2", "张叁"));  // no score: a stranger
+  ASSERT_NE(PatientOf("G", "2"), PatientOf("F", "1"));
+  const auto result = LinkRecord("G", "2", PatientOf("F", "1"));
+  EXPECT_TRUE(result.applied()) << result.result();
+  EXPECT_EQ(result.actor(), "steward-li");
+  EXPECT_EQ(PatientOf("G", "2"), "450321-P0000001");
+  EXPECT_TRUE(LinkOf("G", "2").pinned());
+  EXPECT_EQ(LinkOf("G", "2").method(), hisbridge::v1::LINK_METHOD_MANUAL);
+  EXPECT_EQ(Stored("450321-P0000002").status(), hisbridge::v1::PATIENT_STATUS_RETIRED);
+  // An update that would otherwise send the record away leaves it pinned.
+  Apply(engine_, Patient("G", "2", "张叁", "", "2026-03-02T08:00:00+08:00"));
+  EXPECT_EQ(PatientOf("G", "2"), "450321-P0000001");
+  // The audit trail names the steward and the reason.
+  bool found = false;
+  for (const auto& a : changes_.For(&state_).audit) {
+    if (a.patient_id == "450321-P0000001" && a.entry.action() == "linked" && a.entry.record_id() == "2") {
+      found = true;
+      EXPECT_EQ(a.entry.actor(), "steward-li");
+      EXPECT_EQ(a.entry.reason(), "checked with the clinic");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(StewardTest, UnlinkSplitsTheRecordOutAndLinkingItBackUndoesIt) {
+  matcher_.Set("王芳", "王芳", 12);
+  Apply(engine_, Patient("F", "1", "王芳"));
+  Apply(engine_, Patient("G", "2", "王芳"));
+  ASSERT_EQ(PatientOf("G", "2"), PatientOf("F", "1"));
+  const auto result = Unlink("G", "2");
+  EXPECT_TRUE(result.applied()) << result.result();
+  const std::string split = PatientOf("G", "2");
+  EXPECT_NE(split, PatientOf("F", "1"));
+  EXPECT_TRUE(LinkOf("G", "2").pinned());
+  EXPECT_THAT(result.patient_ids(), ::testing::UnorderedElementsAre("450321-P0000001", split));
+  // Pinned: re-sending it does not put it back.
+  Apply(engine_, Patient("G", "2", "王芳", "", "2026-03-02T08:00:00+08:00"));
+  EXPECT_EQ(PatientOf("G", "2"), split);
+  // Undo.
+  EXPECT_TRUE(LinkRecord("G", "2", "450321-P0000001").applied());
+  EXPECT_EQ(PatientOf("G", "2"), "450321-P0000001");
+  EXPECT_EQ(Stored(split).status(), hisbridge::v1::PATIENT_STATUS_RETIRED);
+}
+
+TEST_F(StewardTest, MergeAndUnmergeRestoreExactlyWhatWasBefore) {
+  matcher_.Set("李梅", "李梅", 12);
+  Apply(engine_, Patient("F", "1", "李梅"));
+  Apply(engine_, Patient("G", "2", "李梅"));
+  Apply(engine_, Patient("H", "3", "李玫"));
+  Apply(engine_, Patient("K", "4", "李枚"));
+  ASSERT_TRUE(LinkRecord("K", "4", PatientOf("H", "3")).applied());
+  const std::string a = PatientOf("F", "1"), b = PatientOf("H", "3");
+  ASSERT_NE(a, b);
+  const auto links_before = Links();
+  const hisbridge::v1::LinkInfo h3_before = LinkOf("H", "3");
+  const hisbridge::v1::LinkInfo k4_before = LinkOf("K", "4");
+
+  const auto merged = Merge(a, b);
+  ASSERT_TRUE(merged.applied()) << merged.result();
+  EXPECT_EQ(PatientOf("H", "3"), a);
+  EXPECT_EQ(PatientOf("K", "4"), a);
+  EXPECT_EQ(Stored(b).status(), hisbridge::v1::PATIENT_STATUS_MERGED);
+  EXPECT_EQ(Stored(b).merged_into(), a);
+  EXPECT_EQ(Stored(a).members_size(), 4);
+  // Merging again, or into a merged patient, is refused with the reason.
+  EXPECT_FALSE(Merge(a, b).applied());
+  const auto into_merged = Merge(b, a);
+  EXPECT_FALSE(into_merged.applied());
+  EXPECT_THAT(into_merged.result(), ::testing::HasSubstr("was merged into"));
+  // A link to the merged patient follows it to the survivor.
+  Apply(engine_, Patient("M", "5", "赵六"));
+  EXPECT_TRUE(LinkRecord("M", "5", b).applied());
+  EXPECT_EQ(PatientOf("M", "5"), a);
+  EXPECT_TRUE(Unlink("M", "5").applied());
+
+  const auto unmerged = Unmerge(a, b);
+  ASSERT_TRUE(unmerged.applied()) << unmerged.result();
+  EXPECT_EQ(Stored(b).status(), hisbridge::v1::PATIENT_STATUS_ACTIVE);
+  EXPECT_TRUE(Stored(b).merged_into().empty());
+  auto links_after = Links();
+  links_after.erase("M/5");
+  EXPECT_EQ(links_after, links_before);
+  EXPECT_EQ(LinkOf("H", "3").SerializeAsString(), h3_before.SerializeAsString());
+  EXPECT_EQ(LinkOf("K", "4").SerializeAsString(), k4_before.SerializeAsString());
+  // The undo says they are two people: never merged or suggested again.
+  EXPECT_TRUE(state_.IsNotSame(a, b));
+  EXPECT_FALSE(Merge(a, b).applied());
+  EXPECT_FALSE(Unmerge(a, b).applied());
+  const auto actions = AuditActions(b);
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "merged"), actions.end());
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "unmerged"), actions.end());
+}
+
+TEST_F(StewardTest, NotSamePersonIsNeverSuggestedOrLinkedAgain) {
+  matcher_.Set("陈静", "陈静", 7);  // between the thresholds: a review item
+  Apply(engine_, Patient("F", "1", "陈静"));
+  Apply(engine_, Patient("G", "2", "陈静"));
+  const std::string a = PatientOf("F", "1"), b = PatientOf("G", "2");
+  ASSERT_NE(a, b);
+  ASSERT_EQ(counters_.review_items, 1);
+  const std::string review = state_.record(*state_.FindHandle("G", "2")).stored.open_review_id();
+  ASSERT_FALSE(review.empty());
+  const auto result = Resolve(review, hisbridge::v1::REVIEW_DECISION_NOT_SAME);
+  ASSERT_TRUE(result.applied()) << result.result();
+  EXPECT_TRUE(state_.IsNotSame(a, b));
+  EXPECT_TRUE(state_.record(*state_.FindHandle("G", "2")).stored.open_review_id().empty());
+  const auto& items = changes_.For(&state_).review_items;
+  ASSERT_FALSE(items.empty());
+  EXPECT_EQ(items.back().status(), hisbridge::v1::REVIEW_STATUS_RESOLVED);
+  EXPECT_EQ(items.back().decision(), hisbridge::v1::REVIEW_DECISION_NOT_SAME);
+  EXPECT_EQ(items.back().resolved_by(), "steward-li");
+  // Even a strong score no longer brings them together, nor a review.
+  matcher_.Set("陈静", "陈静", 15);
+  Apply(engine_, Patient("G", "2", "陈静", "", "2026-03-02T08:00:00+08:00"));
+  EXPECT_EQ(PatientOf("G", "2"), b);
+  EXPECT_EQ(counters_.review_items, 1);
+  EXPECT_FALSE(Merge(a, b).applied());
+  // The pair persists in the region's counters, and loads back.
+  RegionState reloaded("450321", 0);
+  reloaded.LoadMeta(state_.meta());
+  EXPECT_TRUE(reloaded.IsNotSame(b, a));
+}
+
+TEST_F(StewardTest, ReviewLifecycleLinkDecision) {
+  matcher_.Set("刘洋", "刘阳", 7);
+  Apply(engine_, Patient("F", "1", "刘洋"));
+  Apply(engine_, Patient("G", "2", "刘阳"));
+  const std::string a = PatientOf("F", "1");
+  const auto& opened = changes_.For(&state_).review_items.back();
+  ASSERT_EQ(opened.status(), hisbridge::v1::REVIEW_STATUS_OPEN);
+  const std::string review = opened.review_id();
+  ASSERT_EQ(opened.candidates_size(), 1);
+  EXPECT_EQ(opened.candidates(0).patient_id(), a);
+  // A patient that is not a candidate is refused, and the item stays open.
+  const auto wrong = Resolve(review, hisbridge::v1::REVIEW_DECISION_LINK, "450321-P0000999");
+  EXPECT_FALSE(wrong.applied());
+  EXPECT_THAT(wrong.result(), ::testing::HasSubstr("not a candidate"));
+  const auto ok = Resolve(review, hisbridge::v1::REVIEW_DECISION_LINK, a);
+  ASSERT_TRUE(ok.applied()) << ok.result();
+  EXPECT_EQ(PatientOf("G", "2"), a);
+  EXPECT_TRUE(LinkOf("G", "2").pinned());
+  // Resolved items cannot be decided twice.
+  const auto again = Resolve(review, hisbridge::v1::REVIEW_DECISION_NEW_PATIENT);
+  EXPECT_FALSE(again.applied());
+  EXPECT_THAT(again.result(), ::testing::HasSubstr("is not open"));
+  EXPECT_EQ(PatientOf("G", "2"), a);
+}
+
+TEST_F(StewardTest, ReviewMergeAndNewPatientDecisions) {
+  matcher_.Set("周强", "周墙", 7);
+  Apply(engine_, Patient("F", "1", "周强"));
+  Apply(engine_, Patient("G", "2", "周墙"));
+  const std::string a = PatientOf("F", "1"), b = PatientOf("G", "2");
+  std::string review = state_.record(*state_.FindHandle("G", "2")).stored.open_review_id();
+  const auto merged = Resolve(review, hisbridge::v1::REVIEW_DECISION_MERGE, a);
+  ASSERT_TRUE(merged.applied()) << merged.result();
+  EXPECT_EQ(PatientOf("G", "2"), a);
+  EXPECT_EQ(Stored(b).status(), hisbridge::v1::PATIENT_STATUS_MERGED);
+  // And the undo of a review merge is the unmerge.
+  ASSERT_TRUE(Unmerge(a, b).applied());
+  EXPECT_EQ(PatientOf("G", "2"), b);
+
+  matcher_.Set("吴敏", "吴民", 7);
+  Apply(engine_, Patient("F", "3", "吴敏"));
+  Apply(engine_, Patient("G", "4", "吴民"));
+  review = state_.record(*state_.FindHandle("G", "4")).stored.open_review_id();
+  const std::string own = PatientOf("G", "4");
+  const auto kept = Resolve(review, hisbridge::v1::REVIEW_DECISION_NEW_PATIENT);
+  ASSERT_TRUE(kept.applied()) << kept.result();
+  EXPECT_EQ(PatientOf("G", "4"), own);
+  EXPECT_TRUE(LinkOf("G", "4").pinned());
+}
+
+TEST_F(StewardTest, BadCommandsAreRefusedWithTheReasonAndChangeNothing) {
+  Apply(engine_, Patient("F", "1", "孙丽"));
+  const auto links = Links();
+  struct Case {
+    hisbridge::v1::CommandResult result;
+    std::string expected;
+  };
+  std::vector<Case> cases;
+  cases.push_back({LinkRecord("F", "404", "450321-P0000001"), "is not in the index"});
+  cases.push_back({LinkRecord("F", "1", "450321-P0000404"), "is not in the index"});
+  cases.push_back({LinkRecord("F", "1", ""), "patient_id is empty"});
+  cases.push_back({Unlink("X", "1"), "is not in the index"});
+  cases.push_back({Merge("450321-P0000001", "450321-P0000001"), "into itself"});
+  cases.push_back({Merge("450321-P0000001", ""), "both required"});
+  cases.push_back({Unmerge("450321-P0000001", "450321-P0000404"), "is not in the index"});
+  cases.push_back({NotSame("450321-P0000001", "450321-P0000001"), "itself"});
+  cases.push_back({Resolve("450321-R0000404", hisbridge::v1::REVIEW_DECISION_LINK), "is not open"});
+  cases.push_back({Run(hisbridge::v1::StewardCommand()), "no action"});
+  for (const Case& c : cases) {
+    EXPECT_FALSE(c.result.applied()) << c.result.result();
+    EXPECT_THAT(c.result.result(), ::testing::HasSubstr(c.expected));
+  }
+  EXPECT_EQ(counters_.commands_refused, static_cast<int64_t>(cases.size()));
+  EXPECT_EQ(Links(), links);
+  // Unlinking a record that is alone only pins it.
+  EXPECT_TRUE(Unlink("F", "1").applied());
+  EXPECT_EQ(Links(), links);
+}
+
+TEST_F(StewardTest, DeletedRecordCannotBeLinked) {
+  Apply(engine_, Patient("F", "1", "郑红"));
+  Apply(engine_, Patient("F", "2", "郑虹"));
+  hisbridge::v1::InboxEvent del = Patient("F", "2", "", "", "2026-03-02T08:00:00+08:00");
+  del.mutable_record()->set_op("delete");
+  Apply(engine_, del);
+  const auto r = LinkRecord("F", "2", "450321-P0000001");
+  EXPECT_FALSE(r.applied());
+  EXPECT_THAT(r.result(), ::testing::HasSubstr("deleted"));
+}
+
 }  // namespace
 }  // namespace hisbridge::linker

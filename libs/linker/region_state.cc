@@ -86,9 +86,23 @@ bool RegionState::IsNotSame(absl::string_view a, absl::string_view b) const {
   return not_same_.contains(std::make_pair(std::string(a), std::string(b)));
 }
 
-void RegionState::AddNotSame(absl::string_view a, absl::string_view b) {
+bool RegionState::AddNotSame(absl::string_view a, absl::string_view b) {
   if (a > b) std::swap(a, b);
-  not_same_.emplace(std::string(a), std::string(b));
+  if (!not_same_.emplace(std::string(a), std::string(b)).second) return false;
+  auto* pair = meta_.add_not_same();
+  pair->set_patient_id(std::string(a));
+  pair->set_other_patient_id(std::string(b));
+  return true;
+}
+
+void RegionState::LoadMeta(const hisbridge::index::v1::RegionMeta& meta) {
+  meta_ = meta;
+  not_same_.clear();
+  for (const auto& pair : meta_.not_same()) {
+    absl::string_view a = pair.patient_id(), b = pair.other_patient_id();
+    if (a > b) std::swap(a, b);
+    not_same_.emplace(std::string(a), std::string(b));
+  }
 }
 
 }  // namespace hisbridge::linker

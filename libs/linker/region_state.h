@@ -98,7 +98,12 @@ class RegionState {
 
   // Pairs of patients a data steward marked as different people.
   bool IsNotSame(absl::string_view a, absl::string_view b) const;
-  void AddNotSame(absl::string_view a, absl::string_view b);
+  // Records the pair (in memory and in meta(), which persists it); false
+  // when it was already known.
+  bool AddNotSame(absl::string_view a, absl::string_view b);
+
+  // Installs counters and steward pairs loaded from storage.
+  void LoadMeta(const hisbridge::index::v1::RegionMeta& meta);
 
  private:
   struct SourceKeyHash {

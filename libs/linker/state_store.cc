@@ -29,7 +29,7 @@ absl::Status StateStore::LoadPartition(int32_t partition, std::map<std::string, 
   if (!s.ok()) return s;
   for (const RegionMeta& meta : metas) {
     auto state = std::make_unique<RegionState>(meta.region(), partition);
-    state->meta() = meta;
+    state->LoadMeta(meta);
     RegionChanges* region_repairs = repairs == nullptr ? nullptr : &repairs->For(state.get());
     s = index_->ForEachRecord(meta.region(), [&](const StoredRecord& stored) {
       bool created = false;
@@ -141,7 +141,12 @@ absl::Status StateStore::AddChanges(const ChangeSet& changes, index::IndexBatch*
       batch_times[key] = incoming_time;
       batch->PutEvent(state->region(), event);
     }
-    for (const hisbridge::v1::ReviewItem& item : region.review_items) batch->PutReviewItem(item);
+    for (const hisbridge::v1::ReviewItem& item : region.review_items) {
+      batch->PutReviewItem(item);
+      OutboxEntry entry;
+      *entry.mutable_review_item() = item;
+      AddOutbox(std::move(entry), batch, outbox);
+    }
     for (const RegionChanges::Audit& audit : region.audit) {
       batch->PutAudit(state->region(), audit.patient_id, audit.sequence, audit.entry);
     }
@@ -159,6 +164,12 @@ absl::Status StateStore::AddChanges(const ChangeSet& changes, index::IndexBatch*
     for (const hisbridge::v1::ChangeEvent& change : region.change_events) {
       OutboxEntry entry;
       *entry.mutable_change() = change;
+      AddOutbox(std::move(entry), batch, outbox);
+    }
+    // After the views: a steward waiting for the result then sees them.
+    for (const hisbridge::v1::CommandResult& result : region.command_results) {
+      OutboxEntry entry;
+      *entry.mutable_command_result() = result;
       AddOutbox(std::move(entry), batch, outbox);
     }
     if (region.meta) batch->PutRegionMeta(state->meta());

@@ -36,6 +36,14 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
        std::atomic<bool>* stop_requested)
       : options_(options), engine_(engine), facilities_(facilities), stop_requested_(stop_requested) {}
 
+  // The consumer goes first, while everything its revoke callback touches
+  // is still alive. It commits nothing: a clean Run() has committed, and
+  // after a failure nothing more may be written.
+  ~Loop() override {
+    failed_ = true;
+    consumer_.reset();
+  }
+
   absl::Status Open() {
     index::KvStoreOptions kv;
     kv.sync_writes = options_.sync_writes;
@@ -72,11 +80,23 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
 
   // Runs until stopped or failed.
   absl::Status Run() {
+    absl::Status s = Consume();
+    if (!s.ok()) {
+      // Memory may be ahead of disk (a failed commit): leave the group
+      // without committing anything more; a restart reloads the index.
+      failed_ = true;
+      consumer_->Close();
+    }
+    return s;
+  }
+
+  absl::Status Consume() {
     kafka::PollResult polled;
     absl::Time batch_started = absl::InfiniteFuture();
     int batch_inputs = 0;
     while (!stop_requested_->load() && !ReplayDone()) {
       HB_RETURN_IF_ERROR(consumer_->Poll(absl::Milliseconds(50), &polled));
+      HB_RETURN_IF_ERROR(revoke_error_);
       if (!polled.messages.empty() && batch_inputs == 0) batch_started = absl::Now();
       for (const kafka::Message& m : polled.messages) {
         HB_RETURN_IF_ERROR(ApplyMessage(m));
@@ -92,7 +112,7 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
     }
     HB_RETURN_IF_ERROR(CommitAndPublish());
     consumer_->Close();  // revokes through OnRevoked, which commits again (no-op)
-    return absl::OkStatus();
+    return revoke_error_;
   }
 
   // --- kafka::AssignmentListener (called inside Poll, on this thread) ---
@@ -129,8 +149,8 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
 
   void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override {
     // Persist everything applied so far before the partitions go to
-    // another member.
-    absl::Status s = CommitAndPublish();
+    // another member (unless stopping on an error).
+    absl::Status s = failed_ ? absl::OkStatus() : CommitAndPublish();
     if (!s.ok()) {
       log::Error("could not commit before giving up partitions", {{"error", s}});
       if (revoke_error_.ok()) revoke_error_ = s;
@@ -304,6 +324,18 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
       } else if (entry.has_change()) {
         entry.change().SerializeToString(&value);
         producer_->Produce(options_.topics.changes, entry.change().patient_id(), value, on_delivery(i));
+      } else if (entry.has_review_item()) {
+        hisbridge::v1::ViewMessage message;
+        *message.mutable_review_item() = entry.review_item();
+        message.SerializeToString(&value);
+        producer_->Produce(options_.topics.views, absl::StrCat("~review/", entry.review_item().review_id()), value,
+                           on_delivery(i));
+      } else if (entry.has_command_result()) {
+        hisbridge::v1::ViewMessage message;
+        *message.mutable_command_result() = entry.command_result();
+        message.SerializeToString(&value);
+        producer_->Produce(options_.topics.views, absl::StrCat("~command/", entry.command_result().command_id()),
+                           value, on_delivery(i));
       } else {
         const std::string& patient_id = entry.patient_id();
         auto region = regions_.find(RegionOfPatient(patient_id));
@@ -337,7 +369,13 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
         failed.push_back(std::move(pending_[i]));
       }
     }
-    HB_RETURN_IF_ERROR(index_->Commit(&remove));
+    absl::Status removed = index_->Commit(&remove);
+    if (!removed.ok()) {
+      // RocksDB refuses every write after a failed one: stop like a failed
+      // state commit (the delivered entries are published again after a
+      // restart; consumers drop the duplicates by version).
+      return absl::InternalError(absl::StrCat("patient index write failed; linker stops: ", removed.message()));
+    }
     pending_ = std::move(failed);
     if (!first_failure.ok()) {
       log::Warning("publishing views failed; will retry", {{"pending", static_cast<int64_t>(pending_.size())},
@@ -367,7 +405,10 @@ class StreamingLinker::Loop : public kafka::AssignmentListener {
   std::vector<PendingOutbox> pending_;
   EngineCounters counters_;
   int64_t undecodable_ = 0;
+  // A commit in OnRevoked failed; Consume() stops with it.
   absl::Status revoke_error_;
+  // Stopping on an error (or destroyed): OnRevoked must not commit.
+  bool failed_ = false;
 
   mutable std::mutex progress_mu_;
   std::map<int32_t, int64_t> committed_;

@@ -439,15 +439,28 @@ absl::Status ViewStore::Batch::PutReviewItem(const hisbridge::v1::ReviewItem& it
   } else {
     HB_ASSIGN_OR_RETURN(previous, store_->GetReviewItem(item.review_id()));
   }
+  // The linker's resolution carries the decision, not the whole item
+  // again: keep what the open item said (demographics, scores,
+  // explanations) for the record of what was decided.
+  hisbridge::v1::ReviewItem merged = item;
+  if (previous.has_value() && item.status() == hisbridge::v1::REVIEW_STATUS_RESOLVED &&
+      previous->status() == hisbridge::v1::REVIEW_STATUS_OPEN) {
+    merged = *previous;
+    merged.set_status(item.status());
+    merged.set_resolved_at(item.resolved_at());
+    merged.set_resolved_by(item.resolved_by());
+    merged.set_decision(item.decision());
+    if (!item.patient_id().empty()) merged.set_patient_id(item.patient_id());
+  }
   if (previous.has_value()) {
     const std::string old_key = ReviewOrderKey(*previous);
-    if (old_key != ReviewOrderKey(item)) batch_.Delete(store_->review_order_, old_key);
+    if (old_key != ReviewOrderKey(merged)) batch_.Delete(store_->review_order_, old_key);
     if (previous->status() == hisbridge::v1::REVIEW_STATUS_OPEN) --pending_open_delta_[previous->region()];
   }
-  if (item.status() == hisbridge::v1::REVIEW_STATUS_OPEN) ++pending_open_delta_[item.region()];
-  batch_.Put(store_->reviews_, item.review_id(), item.SerializeAsString());
-  batch_.Put(store_->review_order_, ReviewOrderKey(item), "");
-  pending_reviews_[item.review_id()] = item;
+  if (merged.status() == hisbridge::v1::REVIEW_STATUS_OPEN) ++pending_open_delta_[merged.region()];
+  batch_.Put(store_->reviews_, merged.review_id(), merged.SerializeAsString());
+  batch_.Put(store_->review_order_, ReviewOrderKey(merged), "");
+  pending_reviews_[merged.review_id()] = merged;
   return absl::OkStatus();
 }
 

@@ -2,24 +2,64 @@
 //
 //   ListAccessLog         this query replica's access log (who read which
 //                         patient, when and why), admins only
-//   GetDataQualityReport  UNIMPLEMENTED until the data-quality issue
+//   GetDataQualityReport  the per-clinic data-quality report
+//                         (libs/report/data_quality.h), admins only;
+//                         served by the role that holds the patient index
+//                         (the linker), for the counties it links now.
+//                         Elsewhere FAILED_PRECONDITION says where to ask.
 //   GetPatientHistory     UNIMPLEMENTED until the audit-history issue
 //
-// Thread safety: gRPC calls it from many threads; the authorizer and the
-// access log must outlive the service.
+// A report scans a county's whole index (and reads the rejects topic), so
+// it never runs on a gRPC thread: one worker thread of the service builds
+// reports one at a time, a few more wait their turn, and beyond that the
+// call is RESOURCE_EXHAUSTED. A report stops when its call's deadline
+// passes, the caller cancels, or the service shuts down.
+//
+// Thread safety: gRPC calls it from many threads; the authorizer, the
+// access log and whatever the report source uses must outlive the service.
 #ifndef HISBRIDGE_SERVICES_ADMIN_ADMIN_SERVICE_H_
 #define HISBRIDGE_SERVICES_ADMIN_ADMIN_SERVICE_H_
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/statusor.h"
 #include "hisbridge/v1/admin.grpc.pb.h"
+#include "libs/report/data_quality.h"
 #include "libs/security/access_log.h"
 #include "libs/security/authorizer.h"
 
 namespace hisbridge::admin {
 
+// Builds a data-quality report (report::BuildIndexReport over the linker's
+// index); runs on the service's worker thread.
+using DataQualitySource = std::function<absl::StatusOr<hisbridge::v1::DataQualityReport>(
+    const hisbridge::v1::DataQualityReportRequest& request, const report::ReportControl& control)>;
+
+struct AdminServiceOptions {
+  // Reports waiting for the worker beyond the one it builds.
+  int max_queued_reports = 4;
+};
+
 class AdminService final : public hisbridge::v1::AdminService::CallbackService {
  public:
-  AdminService(const security::Authorizer* authorizer, const security::AccessLog* access_log)
-      : authorizer_(authorizer), access_log_(access_log) {}
+  // `data_quality` null: this process holds no patient index (no linker
+  // role) and refuses reports, naming who serves them.
+  AdminService(const security::Authorizer* authorizer, const security::AccessLog* access_log,
+               DataQualitySource data_quality = nullptr, AdminServiceOptions options = {});
+  ~AdminService() override;
+  AdminService(const AdminService&) = delete;
+  AdminService& operator=(const AdminService&) = delete;
+
+  // Stops the report in progress, answers waiting ones UNAVAILABLE and
+  // refuses new ones. Call before the gRPC server shuts down (its Wait()
+  // waits for calls in progress). Idempotent.
+  void Shutdown();
 
   grpc::ServerUnaryReactor* GetDataQualityReport(grpc::CallbackServerContext* context,
                                                  const hisbridge::v1::DataQualityReportRequest* request,
@@ -32,8 +72,22 @@ class AdminService final : public hisbridge::v1::AdminService::CallbackService {
                                               hisbridge::v1::PatientHistory* response) override;
 
  private:
+  class ReportReactor;
+  struct ReportJob;
+  void RunReports();
+
   const security::Authorizer* authorizer_;
   const security::AccessLog* access_log_;
+  DataQualitySource data_quality_;
+  AdminServiceOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable work_;
+  std::deque<std::unique_ptr<ReportJob>> queue_;
+  bool stopping_ = false;
+  // Read by the report in progress between items (no lock).
+  std::atomic<bool> stop_requested_{false};
+  std::thread worker_;
 };
 
 }  // namespace hisbridge::admin

@@ -5,7 +5,10 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <condition_variable>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -14,6 +17,7 @@
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
+#include "libs/base/time_format.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/kafka/producer.h"
 #include "libs/kafka/watermark_monitor.h"
@@ -21,11 +25,14 @@
 #include "libs/linker/streaming_linker.h"
 #include "libs/metrics/grpc_server_metrics.h"
 #include "libs/metrics/http_server.h"
+#include "libs/metrics/oldest_pending.h"
 #include "libs/metrics/process_collector.h"
 #include "libs/metrics/registry.h"
 #include "libs/match/matcher.h"
 #include "libs/records/facility_directory.h"
+#include "libs/report/sources.h"
 #include "libs/view/view_materializer.h"
+#include "libs/view/view_store.h"
 #include "libs/security/access_log.h"
 #include "libs/security/authorizer.h"
 #include "libs/security/key_ring.h"
@@ -209,6 +216,33 @@ absl::Status Node::Start() {
   sources.linker = linker_.get();
   sources.views = views_.get();
   sources.watermarks = watermarks_.get();
+  if (views_ != nullptr) {
+    // The review queue as this replica serves it: the open count is kept
+    // in memory; the oldest open item is found by a short scan from where
+    // the last one stopped, at most every 30 s.
+    view::ViewMaterializer* views = views_.get();
+    auto oldest = std::make_shared<metrics::OldestPendingTracker>(
+        [views](absl::string_view start_after,
+                const std::function<bool(absl::string_view, const metrics::OldestPendingTracker::Item&)>& fn) {
+          return views->store().ScanReviewItems(
+              start_after, [&fn](absl::string_view key, const hisbridge::v1::ReviewItem& item) {
+                metrics::OldestPendingTracker::Item entry;
+                entry.pending = item.status() == hisbridge::v1::REVIEW_STATUS_OPEN;
+                auto created = ParseRfc3339(item.created_at());
+                entry.created = created.ok() ? *created : absl::UnixEpoch();
+                return fn(key, entry);
+              });
+        },
+        RealClock());
+    sources.review_queue = [views, oldest]() -> std::optional<ReviewQueueStats> {
+      auto found = oldest->Oldest();
+      if (!found.ok()) return std::nullopt;
+      ReviewQueueStats stats;
+      stats.open_items = views->store().OpenReviewCount("");
+      if (found->has_value()) stats.oldest_age = absl::Now() - **found;
+      return stats;
+    };
+  }
   AddNodeCollectors(metrics_.get(), std::move(sources));
 
   grpc_ = std::make_unique<Grpc>();
@@ -230,7 +264,23 @@ absl::Status Node::Start() {
     grpc_->ingest = std::make_unique<ingest::IngestService>(ingestor_.get(), authorizer_.get());
     builder.RegisterService(grpc_->ingest.get());
   }
-  grpc_->admin = std::make_unique<admin::AdminService>(authorizer_.get(), access_log_.get());
+  // The data-quality report is served by the role that holds the patient
+  // index, for the counties it links now.
+  admin::DataQualitySource data_quality;
+  if (linker_ != nullptr) {
+    report::IndexReportSource source;
+    source.index_path = options_.data_dir + "/linker";
+    source.cipher = cipher_;
+    source.facilities = facilities_.get();
+    source.kafka = options_.kafka;
+    source.rejects_topic = options_.topics.rejects;
+    source.owned_partitions = [linker = linker_.get()] { return linker->AssignedPartitions(); };
+    data_quality = [source = std::move(source)](const hisbridge::v1::DataQualityReportRequest& request,
+                                                const report::ReportControl& control) {
+      return report::BuildIndexReport(source, request, control);
+    };
+  }
+  grpc_->admin = std::make_unique<admin::AdminService>(authorizer_.get(), access_log_.get(), std::move(data_quality));
   builder.RegisterService(grpc_->admin.get());
   if (views_ != nullptr) {
     query::QueryServiceOptions query_options;
@@ -302,6 +352,8 @@ void Node::Stop() {
   // Open WatchChanges streams end first (UNAVAILABLE: resume elsewhere),
   // so the server's shutdown does not wait for them.
   if (grpc_ != nullptr && grpc_->query != nullptr) grpc_->query->Shutdown();
+  // A data-quality report in progress stops too.
+  if (grpc_ != nullptr && grpc_->admin != nullptr) grpc_->admin->Shutdown();
   if (grpc_ != nullptr && grpc_->server != nullptr) {
     grpc_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     grpc_->server->Wait();

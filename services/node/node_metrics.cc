@@ -1,5 +1,6 @@
 #include "services/node/node_metrics.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
@@ -76,18 +77,6 @@ void CollectLinker(const NodeMetricsSources& s, MetricWriter& out) {
   out.Gauge("hisbridge_linker_partitions_owned", "Inbox partitions (groups of counties) this linker owns.", {},
             static_cast<double>(owned.size()));
 
-  std::optional<ReviewQueueStats> review;
-  if (s.review_queue) review = s.review_queue();
-  const char* const kBacklog = "Review items waiting for a data steward (reported once the review queue lands).";
-  const char* const kAge = "Age of the oldest open review item (reported once the review queue lands).";
-  if (review.has_value()) {
-    out.Gauge("hisbridge_review_backlog_items", kBacklog, {}, static_cast<double>(review->open_items));
-    out.Gauge("hisbridge_review_oldest_age_seconds", kAge, {}, absl::ToDoubleSeconds(review->oldest_age));
-  } else {
-    out.Declare("hisbridge_review_backlog_items", kBacklog, metrics::Type::kGauge);
-    out.Declare("hisbridge_review_oldest_age_seconds", kAge, metrics::Type::kGauge);
-  }
-
   if (s.watermarks != nullptr) {
     const kafka::WatermarkSnapshot marks = s.watermarks->Latest();
     auto inbox = marks.find(s.topics.inbox);
@@ -104,6 +93,23 @@ void CollectLinker(const NodeMetricsSources& s, MetricWriter& out) {
                   static_cast<double>(std::max<int64_t>(0, high->second.high - done->second)));
       }
     }
+  }
+}
+
+// Once per node, whichever roles it runs: the queue is the query role's
+// (it serves ReviewService); a node without one declares the families.
+void CollectReview(const NodeMetricsSources& s, MetricWriter& out) {
+  std::optional<ReviewQueueStats> review;
+  if (s.review_queue) review = s.review_queue();
+  const char* const kBacklog = "Review items waiting for a data steward (as this query replica sees them).";
+  const char* const kAge = "Age of the oldest open review item (0 when none is open).";
+  if (review.has_value()) {
+    out.Gauge("hisbridge_review_backlog_items", kBacklog, {}, static_cast<double>(review->open_items));
+    out.Gauge("hisbridge_review_oldest_age_seconds", kAge, {},
+              std::max(0.0, absl::ToDoubleSeconds(review->oldest_age)));
+  } else {
+    out.Declare("hisbridge_review_backlog_items", kBacklog, metrics::Type::kGauge);
+    out.Declare("hisbridge_review_oldest_age_seconds", kAge, metrics::Type::kGauge);
   }
 }
 
@@ -182,6 +188,7 @@ void AddNodeCollectors(metrics::Registry* registry, NodeMetricsSources sources) 
       CollectRocksDb("linker", s.linker->IndexStats(), out);
       CollectHealth("linker", s.linker->status(), out);
     }
+    if (s.linker != nullptr || s.views != nullptr) CollectReview(s, out);
     if (s.views != nullptr) {
       CollectQuery(s, out);
       CollectRocksDb("query", s.views->store().GetStats(), out);

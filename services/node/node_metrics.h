@@ -9,10 +9,10 @@
 //   linker  hisbridge_link_decisions_total{outcome},
 //           hisbridge_linker_{records,events}_applied_total,
 //           hisbridge_linker_commands_total{result},
-//           hisbridge_linker_partitions_owned,
-//           hisbridge_review_backlog_items, hisbridge_review_oldest_age_seconds
+//           hisbridge_linker_partitions_owned
 //   query   hisbridge_query_views_applied_total,
-//           hisbridge_query_inbox_lag_messages{partition}
+//           hisbridge_query_inbox_lag_messages{partition},
+//           hisbridge_review_backlog_items, hisbridge_review_oldest_age_seconds
 //   both    hisbridge_kafka_consumer_lag_messages{consumer,topic,partition},
 //           hisbridge_rocksdb_*{store}, hisbridge_component_healthy{component}
 //
@@ -21,9 +21,11 @@
 // to its view store); the watermarks come from a kafka::WatermarkMonitor
 // refreshed every few seconds, so a scrape never waits on the broker.
 //
-// The review queue is not exposed by the linker yet: its two families are
-// declared without samples until a ReviewQueueStats source is set (the
-// index work fills it), never with made-up values.
+// The review queue is the query role's copy (what ReviewService serves,
+// from the views topic): Node sets review_queue from its ViewStore, the
+// oldest open item found with a metrics::OldestPendingTracker. A node
+// without a query role declares the two families without samples, never
+// with made-up values.
 //
 // Ownership: borrows everything; the sources must outlive the registry's
 // scrapes (Node stops the metrics server before its components).
@@ -69,8 +71,8 @@ struct NodeMetricsSources {
   const linker::StreamingLinker* linker = nullptr;
   const view::ViewMaterializer* views = nullptr;
   const kafka::WatermarkMonitor* watermarks = nullptr;
-  // Filled by the review queue once the linker keeps one; unset: declared
-  // without samples.
+  // The review queue's figures (the query role's); unset or nullopt:
+  // declared without samples.
   std::function<std::optional<ReviewQueueStats>()> review_queue;
 };
 

@@ -519,11 +519,20 @@ void ReviewService::Submit(grpc::CallbackServerContext* context, grpc::ServerUna
           return;
         }
         const std::string where = absl::StrCat(d.partition, "@", d.offset);
+        hisbridge::v1::LogPosition position = response->position();
         views->WaitForCommand(command_id, wait_until,
-                              [reactor, response, command_id, where](std::optional<hisbridge::v1::CommandResult> r) {
+                              [reactor, response, command_id, where, views, wait_until,
+                               position](std::optional<hisbridge::v1::CommandResult> r) {
                                 if (r.has_value()) {
                                   response->set_applied(r->applied());
                                   response->set_result(r->result());
+                                  // The result travels on its own views partition: also wait for
+                                  // the watermark past the command, so that every patient view it
+                                  // changed is visible when the caller reads next.
+                                  views->WaitFor({position}, wait_until, [reactor](bool) {
+                                    reactor->Finish(grpc::Status::OK);
+                                  });
+                                  return;
                                 } else {
                                   response->set_applied(false);
                                   response->set_result(absl::StrCat(

@@ -19,6 +19,7 @@ int RekeyCommand(int argc, char** argv);
 int ExportCommand(int argc, char** argv);
 int RebuildCommand(int argc, char** argv);
 int BackupCommand(int argc, char** argv);
+int ReportCommand(int argc, char** argv);
 
 }  // namespace hisbridge::cli
 

@@ -297,6 +297,13 @@ int Fhir(int argc, char** argv) {
                 "(ingest accepted them, or they are in the local spool); GET Patient/<id> and Patient/$match read "
                 "the unified patient index from QueryService.");
   flags.String("listen", &server.listen, "HTTP listen address host:port");
+  bool http_plaintext = false;
+  flags.String("http-tls-cert", &server.tls.cert, "server certificate (PEM) for HTTPS");
+  flags.String("http-tls-key", &server.tls.key, "private key (PEM) of --http-tls-cert");
+  flags.String("http-tls-ca", &server.tls.client_ca,
+               "CA bundle (PEM) of the clinics' client certificates, which HTTPS always asks for");
+  flags.Bool("http-insecure-plaintext", &http_plaintext,
+             "serve plain HTTP without TLS: development only, warned loudly");
   forward_flags.Register(&flags);
   flags.String("query", &query_target, "host:port of QueryService for GET Patient and $match (default: --ingest)");
   query_tls.Register(&flags, "query-");
@@ -358,6 +365,16 @@ int Fhir(int argc, char** argv) {
   if (!query_credentials.ok()) return fail(query_credentials.status().message(), 2);
   query_options.credentials = *query_credentials;
 
+  if (!server.tls.empty()) {
+    if (http_plaintext) return fail("--http-insecure-plaintext contradicts --http-tls-cert; choose one", 2);
+  } else if (!http_plaintext) {
+    return fail("give --http-tls-cert, --http-tls-key and --http-tls-ca (HTTPS with client certificates), or "
+                "--http-insecure-plaintext for development",
+                2);
+  } else {
+    log::Warning("PLAINTEXT HTTP: FHIR resources with patient data cross the network unencrypted and any client "
+                 "may connect, read and match patients; for development only (docs/security.md)");
+  }
   BlockShutdownSignals();
   auto forwarder = forward_flags.Start("fhir");
   if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
@@ -365,7 +382,7 @@ int Fhir(int argc, char** argv) {
   connectors::fhir::FhirFacade fhir(forwarder->get(), query.get(), facade);
   auto http = connectors::fhir::FhirHttpServer::Start(server, &fhir);
   if (!http.ok()) return fail(http.status().message(), 1);
-  log::Info("fhir facade listening", {{"http", server.listen}, {"port", (*http)->port()},
+  log::Info("fhir facade listening", {{"http", server.listen}, {"port", (*http)->port()}, {"tls", (*http)->tls()},
                                       {"ingest", forward_flags.ingest}, {"query", query_options.target},
                                       {"spool", forward_flags.spool_dir}});
   std::cout << "hisbridge connector fhir: listening on port " << (*http)->port() << std::endl;

@@ -28,6 +28,7 @@ const Command kCommands[] = {
     {"export", hisbridge::cli::ExportCommand, "write the link CSV of a data directory's patient index or views"},
     {"rebuild", hisbridge::cli::RebuildCommand, "re-link the inbox from offset 0 into a fresh patient index"},
     {"backup", hisbridge::cli::BackupCommand, "back up a data directory's RocksDB stores (running or stopped)"},
+    {"report", hisbridge::cli::ReportCommand, "print the per-clinic data-quality report (table or CSV)"},
 };
 
 void PrintUsage(std::ostream& out) {
