@@ -74,7 +74,7 @@ for m in $MATCHERS; do
   t1=$(now)
   set +e
   "$HB" link --matcher="$m" --input "$WORK/county/records.jsonl" --facilities "$WORK/county/facilities.csv" \
-    --output "$WORK/links-$m.csv" > "$WORK/link-$m.log" 2>&1
+    --output "$WORK/links-$m.csv" --truth "$WORK/county/truth.csv" > "$WORK/link-$m.log" 2>&1
   rc=$?
   set -e
   LINK_SECONDS=$(seconds "$t1" "$(now)")
@@ -88,18 +88,20 @@ for m in $MATCHERS; do
   t2=$(now)
   json=$("$HB" eval --json --truth "$WORK/county/truth.csv" --pred "$WORK/links-$m.csv" 2> "$WORK/eval-$m.log")
   EVAL_SECONDS=$(seconds "$t2" "$(now)")
+  # Share of true pairs that meet in some block (printed by link --truth).
+  BLOCKING=$(sed -n 's/^blocking recall *\([0-9.]*\).*/\1/p' "$WORK/link-$m.log" | head -n1)
   NAMES+=("$m")
   COLUMNS+=("$(field "$json" pairwise precision)|$(field "$json" pairwise recall)|$(field "$json" pairwise f1)|\
 $(field "$json" bcubed precision)|$(field "$json" bcubed recall)|$(field "$json" bcubed f1)|\
 $(field "$json" clusters predicted)|$(field "$json" clusters true_persons)|\
 $(stratum "$json" both_valid_id)|$(stratum "$json" not_both_valid_id)|$(stratum "$json" name_variant)|\
 $(field "$json" false_merges twin_pairs)|$(field "$json" false_merges placeholder_pairs)|\
-$LINK_SECONDS|$EVAL_SECONDS")
+${BLOCKING:--}|$LINK_SECONDS|$EVAL_SECONDS")
 done
 
 ROWS=("pairwise precision" "pairwise recall" "pairwise F1" "B-cubed precision" "B-cubed recall" "B-cubed F1"
       "predicted clusters" "true persons" "recall: both valid ids" "recall: not both valid ids"
-      "recall: name variant" "false merges: twins (pairs)" "false merges: placeholders" "link seconds"
+      "recall: name variant" "false merges: twins (pairs)" "false merges: placeholders" "blocking recall" "link seconds"
       "eval seconds")
 echo
 printf '%-30s' ""

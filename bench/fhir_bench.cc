@@ -7,11 +7,13 @@
 //   fake-ingest  the Forwarder talks to an ingest that accepts at once: the
 //                cost of HTTP, JSON parsing, the strict structure check,
 //                mapping, validation and the facade itself;
+//   https-fake   the same over HTTPS with client certificates (mutual TLS,
+//                development certificates; kept-alive connections);
 //   node         a real Node (ingest + linker + query on the embedded
 //                development broker) over gRPC: each answer sent only after
 //                Kafka confirmed (acks=all).
 //
-//   fhir_bench [--bundles=N] [--backend=fake|node|both]
+//   fhir_bench [--bundles=N] [--backend=fake|https|node|all]
 #include <httplib.h>
 
 #include <algorithm>
@@ -30,6 +32,7 @@
 #include "connectors/fhir/http_server.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/security/dev_certs.h"
 #include "services/node/node.h"
 
 namespace hisbridge {
@@ -76,14 +79,32 @@ std::string Bundle(const std::string& base, int connection, int i) {
                                     {"450321198503021232", id_number}});
 }
 
-void Run(const std::string& label, const std::string& base, int port, int connections, int per_connection) {
+// Client side of HTTPS: the clinic's certificate and the CA of the server's.
+struct ClientTls {
+  std::string cert;
+  std::string key;
+  std::string ca;
+};
+
+void Run(const std::string& label, const std::string& base, int port, int connections, int per_connection,
+         const ClientTls& tls) {
   std::vector<std::vector<double>> latencies(static_cast<size_t>(connections));
   std::atomic<int> failures{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
-      httplib::Client client("127.0.0.1", port);
+      httplib::Client client(absl::StrCat(tls.ca.empty() ? "http" : "https", "://127.0.0.1:", port), tls.cert,
+                             tls.key);
+      if (!tls.ca.empty()) {
+        client.set_ca_cert_path(tls.ca.c_str());
+        client.enable_server_certificate_verification(true);
+      }
+      // A clinic system keeps its connection (httplib's client closes it
+      // after every request unless told; over HTTPS that is a handshake
+      // per Bundle).
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       client.set_read_timeout(60, 0);
       for (int i = 0; i < per_connection; ++i) {
         const std::string body = Bundle(base, c + connections * 1000, i);
@@ -111,7 +132,8 @@ void Run(const std::string& label, const std::string& base, int port, int connec
 }
 
 void Bench(const std::string& label, const std::string& base, std::unique_ptr<forward::IngestClient> ingest,
-           const std::string& dir, int bundles) {
+           const std::string& dir, int bundles, const connectors::fhir::FhirTlsFiles& server_tls = {},
+           const ClientTls& client_tls = {}) {
   forward::ForwarderOptions fo;
   fo.spool.dir = dir + "/spool-" + label;
   auto forwarder = forward::Forwarder::Start(fo, std::move(ingest));
@@ -124,13 +146,14 @@ void Bench(const std::string& label, const std::string& base, std::unique_ptr<fo
   connectors::fhir::FhirServerOptions so;
   so.listen = "127.0.0.1:0";
   so.threads = 16;
+  so.tls = server_tls;
   auto server = connectors::fhir::FhirHttpServer::Start(so, &facade);
   if (!server.ok()) {
     std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
     return;
   }
-  Run(label, base, (*server)->port(), 1, bundles);
-  Run(label, base, (*server)->port(), 8, bundles / 8);
+  Run(label, base, (*server)->port(), 1, bundles, client_tls);
+  Run(label, base, (*server)->port(), 8, bundles / 8, client_tls);
   (*server)->Stop();
   (*forwarder)->Stop();
   if (facade.stats().spooled > 0) {
@@ -143,7 +166,7 @@ void Bench(const std::string& label, const std::string& base, std::unique_ptr<fo
 
 int main(int argc, char** argv) {
   int bundles = 2000;
-  std::string backend = "both";
+  std::string backend = "all";
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--bundles=", 10) == 0) bundles = std::max(8, std::atoi(argv[i] + 10));
     if (std::strncmp(argv[i], "--backend=", 10) == 0) backend = argv[i] + 10;
@@ -157,10 +180,23 @@ int main(int argc, char** argv) {
   }
   const std::string dir = hisbridge::MakeTempDirectory("fhir_bench").value();
   std::printf("FHIR facade benchmark: transaction Bundle (4 county records) per request, answer after durable\n");
-  if (backend != "node") {
+  if (backend == "all" || backend == "fake") {
     hisbridge::Bench("fake-ingest", *base, std::make_unique<hisbridge::InstantIngest>(), dir, bundles);
   }
-  if (backend != "fake") {
+  if (backend == "all" || backend == "https") {
+    hisbridge::security::DevCertOptions certs;
+    certs.out_dir = dir + "/certs";
+    certs.facilities = {"450321-WS-003"};
+    if (auto written = hisbridge::security::WriteDevCertificates(certs); !written.ok()) {
+      std::fprintf(stderr, "%s\n", written.status().ToString().c_str());
+      return 1;
+    }
+    const std::string c = certs.out_dir + "/";
+    hisbridge::Bench("https-fake", *base, std::make_unique<hisbridge::InstantIngest>(), dir, bundles,
+                     {c + "server.crt", c + "server.key", c + "ca.crt"},
+                     {c + "clinic-450321-WS-003.crt", c + "clinic-450321-WS-003.key", c + "ca.crt"});
+  }
+  if (backend == "all" || backend == "node") {
     hisbridge::NodeOptions options;
     options.data_dir = dir + "/node";
     options.embedded_broker = true;

@@ -5,11 +5,13 @@
 //   fake-ingest  the Forwarder talks to an ingest that accepts at once: the
 //                cost of MLLP framing, parsing, mapping, validation and the
 //                connector itself;
+//   tls-fake     the same over mutual TLS (development certificates; one
+//                handshake per connection);
 //   node         a real Node (ingest + linker + query on the embedded
 //                development broker) over gRPC: what a clinic sees, each ACK
 //                sent only after Kafka confirmed (acks=all).
 //
-//   mllp_bench [--messages=N] [--backend=fake|node|both]
+//   mllp_bench [--messages=N] [--backend=fake|tls|node|all]
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -24,6 +26,8 @@
 #include "connectors/hl7v2/hl7v2_connector.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/security/dev_certs.h"
+#include "libs/security/tls.h"
 #include "services/node/node.h"
 
 namespace hisbridge {
@@ -49,14 +53,15 @@ std::string Message(int connection, int i) {
       "PV1|1|O|全科||||||||||||||||V", connection, "-", i, "\r");
 }
 
-void Run(const std::string& label, int port, int connections, int per_connection) {
+void Run(const std::string& label, int port, int connections, int per_connection,
+         const std::shared_ptr<const security::TlsContext>& tls) {
   std::vector<std::vector<double>> latencies(static_cast<size_t>(connections));
   std::atomic<int> failures{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> threads;
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
-      auto client = connectors::hl7v2::MllpClient::Connect(absl::StrCat("127.0.0.1:", port));
+      auto client = connectors::hl7v2::MllpClient::Connect(absl::StrCat("127.0.0.1:", port), absl::Seconds(10), tls);
       if (!client.ok()) {
         failures += per_connection;
         return;
@@ -84,7 +89,8 @@ void Run(const std::string& label, int port, int connections, int per_connection
 }
 
 void Bench(const std::string& label, std::unique_ptr<forward::IngestClient> ingest, const std::string& dir,
-           int messages) {
+           int messages, std::shared_ptr<const security::TlsContext> server_tls = nullptr,
+           std::shared_ptr<const security::TlsContext> client_tls = nullptr) {
   forward::ForwarderOptions fo;
   fo.spool.dir = dir + "/spool-" + label;
   auto forwarder = forward::Forwarder::Start(fo, std::move(ingest));
@@ -94,10 +100,11 @@ void Bench(const std::string& label, std::unique_ptr<forward::IngestClient> inge
   }
   connectors::hl7v2::Hl7v2ConnectorOptions o;
   o.mllp.listen = "127.0.0.1:0";
+  o.mllp.tls = std::move(server_tls);
   connectors::hl7v2::Hl7v2Connector connector(forwarder->get(), o);
   if (!connector.Start().ok()) return;
-  Run(label, connector.port(), 1, messages);
-  Run(label, connector.port(), 8, messages / 8);
+  Run(label, connector.port(), 1, messages, client_tls);
+  Run(label, connector.port(), 8, messages / 8, client_tls);
   connector.Stop();
   (*forwarder)->Stop();
   if (connector.stats().spooled > 0) std::printf("  (%ld messages went through the spool)\n", static_cast<long>(connector.stats().spooled));
@@ -108,7 +115,7 @@ void Bench(const std::string& label, std::unique_ptr<forward::IngestClient> inge
 
 int main(int argc, char** argv) {
   int messages = 2000;
-  std::string backend = "both";
+  std::string backend = "all";
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--messages=", 11) == 0) messages = std::max(8, std::atoi(argv[i] + 11));
     if (std::strncmp(argv[i], "--backend=", 10) == 0) backend = argv[i] + 10;
@@ -116,10 +123,36 @@ int main(int argc, char** argv) {
   hisbridge::log::SetLevel(hisbridge::log::Level::kError);
   const std::string dir = hisbridge::MakeTempDirectory("mllp_bench").value();
   std::printf("MLLP connector benchmark: ADT^A04 (patient + encounter) per message, ACK after durable\n");
-  if (backend != "node") {
+  if (backend == "all" || backend == "fake") {
     hisbridge::Bench("fake-ingest", std::make_unique<hisbridge::InstantIngest>(), dir, messages);
   }
-  if (backend != "fake") {
+  if (backend == "all" || backend == "tls") {
+    hisbridge::security::DevCertOptions certs;
+    certs.out_dir = dir + "/certs";
+    certs.facilities = {"450321-WS-003"};
+    if (auto written = hisbridge::security::WriteDevCertificates(certs); !written.ok()) {
+      std::fprintf(stderr, "%s\n", written.status().ToString().c_str());
+      return 1;
+    }
+    const std::string c = certs.out_dir + "/";
+    hisbridge::security::TlsFiles server_files, client_files;
+    server_files.cert = c + "server.crt";
+    server_files.key = c + "server.key";
+    server_files.ca = c + "ca.crt";
+    client_files.cert = c + "clinic-450321-WS-003.crt";
+    client_files.key = c + "clinic-450321-WS-003.key";
+    client_files.ca = c + "ca.crt";
+    auto server_tls = hisbridge::security::TlsContext::Server(server_files, /*require_client_cert=*/true);
+    auto client_tls = hisbridge::security::TlsContext::Client(client_files);
+    if (!server_tls.ok() || !client_tls.ok()) {
+      std::fprintf(stderr, "TLS: %s %s\n", server_tls.status().ToString().c_str(),
+                   client_tls.status().ToString().c_str());
+      return 1;
+    }
+    hisbridge::Bench("tls-fake", std::make_unique<hisbridge::InstantIngest>(), dir, messages, *server_tls,
+                     *client_tls);
+  }
+  if (backend == "all" || backend == "node") {
     hisbridge::NodeOptions options;
     options.data_dir = dir + "/node";
     options.embedded_broker = true;

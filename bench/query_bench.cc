@@ -36,12 +36,17 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -90,6 +95,8 @@ struct Options {
   absl::Duration duration = absl::Seconds(10);
   absl::Duration warmup = absl::Seconds(2);
   int64_t view_events = 50;
+  // Set in the server child process (see SpawnServer).
+  std::string serve_address_file;
   bool freshness = false;
   bool skip_load = false;
   int64_t freshness_rate = 5000;
@@ -290,8 +297,10 @@ struct PhaseResult {
   int64_t errors = 0;
   std::string first_error;
   std::vector<double> latencies_ms;
-  // Process CPU (server + load generator) per measured request.
-  double cpu_us_per_request = 0;
+  // CPU per measured request of the server process and of this one (the
+  // load generator).
+  double server_cpu_us = 0;
+  double client_cpu_us = 0;
   double mean_answer_bytes = 0;
 };
 
@@ -301,8 +310,8 @@ struct PhaseResult {
 // parsing a 20 KB view is the client's cost, not the service's.
 class Load {
  public:
-  Load(std::shared_ptr<grpc::Channel> channel, const Samples* samples)
-      : stub_(std::move(channel)), samples_(samples) {}
+  Load(std::shared_ptr<grpc::Channel> channel, const Samples* samples, std::function<absl::Duration()> server_cpu)
+      : stub_(std::move(channel)), samples_(samples), server_cpu_(std::move(server_cpu)) {}
 
   PhaseResult Run(const std::string& method, double rate, absl::Duration warmup, absl::Duration duration) {
     const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup + duration));
@@ -313,7 +322,7 @@ class Load {
     std::mt19937_64 rng(11);
     const absl::Time start = absl::Now() + absl::Milliseconds(20);
     absl::Time measure_start = absl::InfiniteFuture();
-    absl::Duration cpu_start;
+    absl::Duration cpu_start, server_cpu_start;
     for (int64_t i = 0; i < total; ++i) {
       const absl::Time due = start + absl::Seconds(static_cast<double>(i) / rate);
       const absl::Duration ahead = due - absl::Now();
@@ -321,6 +330,7 @@ class Load {
       if (i == measured_from) {
         measure_start = absl::Now();
         cpu_start = ProcessCpu();
+        server_cpu_start = server_cpu_();
       }
       Issue(method, i, &state, rng());
     }
@@ -335,8 +345,9 @@ class Load {
     PhaseResult r;
     r.method = method;
     r.rate = rate;
-    r.cpu_us_per_request = absl::ToDoubleMicroseconds(ProcessCpu() - cpu_start) /
-                           static_cast<double>(std::max<int64_t>(1, total - measured_from));
+    const double measured = static_cast<double>(std::max<int64_t>(1, total - measured_from));
+    r.client_cpu_us = absl::ToDoubleMicroseconds(ProcessCpu() - cpu_start) / measured;
+    r.server_cpu_us = absl::ToDoubleMicroseconds(server_cpu_() - server_cpu_start) / measured;
     absl::MutexLock lock(&state.mu);
     for (int64_t i = measured_from; i < total; ++i) {
       if (state.latencies[static_cast<size_t>(i)] < 0) {
@@ -434,6 +445,7 @@ class Load {
 
   grpc::GenericStub stub_;
   const Samples* samples_;
+  std::function<absl::Duration()> server_cpu_;
 };
 
 // The machine's 1-minute load average: the cores are shared, so every
@@ -444,18 +456,105 @@ double LoadAverage() {
 }
 
 void PrintHeader() {
-  std::printf("%-18s %8s %10s %8s %7s %8s %8s %8s %9s %8s %9s %9s %6s\n", "method", "rate/s", "achieved/s", "ok",
-              "errors", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "cpu us/rq", "answer KB", "load1");
+  std::printf("%-18s %7s %10s %7s %6s %7s %7s %7s %8s %7s %10s %10s %9s %6s\n", "method", "rate/s", "achieved/s",
+              "ok", "errors", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "server us", "client us",
+              "answer KB", "load1");
 }
 
 void PrintRow(const PhaseResult& r) {
   const auto& l = r.latencies_ms;
-  std::printf("%-18s %8.0f %10.1f %8lld %7lld %8.3f %8.3f %8.3f %9.3f %8.3f %9.0f %9.1f %6.2f\n", r.method.c_str(),
-              r.rate, r.achieved, static_cast<long long>(r.ok), static_cast<long long>(r.errors), Percentile(l, 50),
-              Percentile(l, 90), Percentile(l, 99), Percentile(l, 99.9), l.empty() ? 0.0 : l.back(),
-              r.cpu_us_per_request, r.mean_answer_bytes / 1024.0, LoadAverage());
+  std::printf("%-18s %7.0f %10.1f %7lld %6lld %7.3f %7.3f %7.3f %8.3f %7.3f %10.0f %10.0f %9.1f %6.2f\n",
+              r.method.c_str(), r.rate, r.achieved, static_cast<long long>(r.ok), static_cast<long long>(r.errors),
+              Percentile(l, 50), Percentile(l, 90), Percentile(l, 99), Percentile(l, 99.9), l.empty() ? 0.0 : l.back(),
+              r.server_cpu_us, r.client_cpu_us, r.mean_answer_bytes / 1024.0, LoadAverage());
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
   std::fflush(stdout);
+}
+
+// --- 2. serve: a child process of its own ---
+
+// CPU time and resident memory of another process, from /proc.
+struct ProcessFigures {
+  absl::Duration cpu;
+  int64_t rss_bytes = 0;
+};
+
+ProcessFigures FiguresOf(pid_t pid) {
+  ProcessFigures f;
+  auto stat = ReadFileToString(absl::StrCat("/proc/", pid, "/stat"));
+  if (stat.ok()) {
+    // Fields after the command name (which may hold spaces): state is the
+    // 3rd field, utime the 14th and stime the 15th, rss (pages) the 24th.
+    const size_t close = stat->rfind(')');
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::string_view(*stat).substr(close + 2), ' ', absl::SkipEmpty());
+    int64_t utime = 0, stime = 0, rss = 0;
+    if (fields.size() > 21 && absl::SimpleAtoi(fields[11], &utime) && absl::SimpleAtoi(fields[12], &stime) &&
+        absl::SimpleAtoi(fields[21], &rss)) {
+      const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+      f.cpu = absl::Seconds(static_cast<double>(utime + stime) / tick);
+      f.rss_bytes = rss * sysconf(_SC_PAGESIZE);
+    }
+  }
+  return f;
+}
+
+// The child: a Node with only the query role on the populated directory,
+// until its stdin closes (the parent exits or is done).
+absl::Status ServeQuery(const Options& o) {
+  const kafka::TopicNames topics;
+  HB_ASSIGN_OR_RETURN(auto broker, kafka::DevBroker::Start({{topics.inbox, 1},
+                                                            {topics.views, 1},
+                                                            {topics.changes, 1},
+                                                            {topics.rejects, 1}}));
+  NodeOptions node_options;
+  node_options.roles = {Role::kQuery};
+  node_options.data_dir = o.data_dir;
+  node_options.kafka.bootstrap = broker->bootstrap();
+  node_options.facilities_file = o.county.empty() ? "" : o.county + "/facilities.csv";
+  Node node(node_options);
+  const absl::Time starting = absl::Now();
+  HB_RETURN_IF_ERROR(node.Start());
+  std::printf("serve: query role (pid %d) on %s, ready in %.1f s (indexes rebuilt: %zu patients, %zu sources, %zu "
+              "blocking tokens in memory)\n",
+              static_cast<int>(getpid()), node.grpc_address().c_str(), absl::ToDoubleSeconds(absl::Now() - starting),
+              node.views()->store().match_index().patient_count(), node.views()->store().match_index().source_count(),
+              node.views()->store().match_index().token_count());
+  HB_RETURN_IF_ERROR(WriteFileAtomically(o.serve_address_file, node.grpc_address()));
+  char byte;
+  while (read(STDIN_FILENO, &byte, 1) > 0) {
+  }
+  node.Stop();
+  return absl::OkStatus();
+}
+
+// Runs this binary again as the server (ServeQuery); closing `*stdin_fd`
+// stops it.
+absl::StatusOr<pid_t> SpawnServer(const Options& o, const std::string& address_file, int* stdin_fd) {
+  int fds[2];
+  if (pipe(fds) != 0) return absl::InternalError("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  std::vector<std::string> args = {"query_bench", "--serve-address-file", address_file, "--data-dir", o.data_dir};
+  if (!o.county.empty()) {
+    args.push_back("--county");
+    args.push_back(o.county);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[0]);
+  if (spawned != 0) {
+    close(fds[1]);
+    return absl::InternalError(absl::StrCat("cannot start the server process: ", std::strerror(spawned)));
+  }
+  *stdin_fd = fds[1];
+  return pid;
 }
 
 absl::Status RunLoad(const Options& o) {
@@ -475,44 +574,63 @@ absl::Status RunLoad(const Options& o) {
     return absl::FailedPreconditionError("the query store holds no patients to ask for");
   }
 
-  const kafka::TopicNames topics;
-  HB_ASSIGN_OR_RETURN(auto broker, kafka::DevBroker::Start({{topics.inbox, 1},
-                                                            {topics.views, 1},
-                                                            {topics.changes, 1},
-                                                            {topics.rejects, 1}}));
-  NodeOptions node_options;
-  node_options.roles = {Role::kQuery};
-  node_options.data_dir = o.data_dir;
-  node_options.kafka.bootstrap = broker->bootstrap();
-  node_options.facilities_file = o.county.empty() ? "" : o.county + "/facilities.csv";
-  Node node(node_options);
-  const absl::Time starting = absl::Now();
-  HB_RETURN_IF_ERROR(node.Start());
-  std::printf("serve: query role on %s, ready in %.1f s (indexes rebuilt: %zu patients, %zu sources, %zu blocking "
-              "tokens in memory)\n",
-              node.grpc_address().c_str(), absl::ToDoubleSeconds(absl::Now() - starting),
-              node.views()->store().match_index().patient_count(), node.views()->store().match_index().source_count(),
-              node.views()->store().match_index().token_count());
+  // The server runs in a process of its own, as in production, so that its
+  // CPU and memory are measured apart from the load generator's.
+  const std::string address_file = absl::StrCat(o.data_dir, "/server-address-", getpid());
+  (void)RemoveRecursively(address_file);
+  int server_stdin = -1;
+  HB_ASSIGN_OR_RETURN(const pid_t server, SpawnServer(o, address_file, &server_stdin));
+  auto stop_server = [&] {
+    close(server_stdin);
+    int status = 0;
+    waitpid(server, &status, 0);
+    (void)RemoveRecursively(address_file);
+  };
+  std::string address;
+  const absl::Time wait_until = absl::Now() + absl::Minutes(5);
+  while (true) {
+    auto read = ReadFileToString(address_file);
+    if (read.ok() && !read->empty()) {
+      address = *read;
+      break;
+    }
+    int status = 0;
+    if (waitpid(server, &status, WNOHANG) == server) {
+      close(server_stdin);
+      return absl::InternalError("the server process exited before it served");
+    }
+    if (absl::Now() > wait_until) {
+      stop_server();
+      return absl::DeadlineExceededError("the server process did not start within 5 minutes");
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::printf("serve: server process resident memory %.0f MiB\n",
+              static_cast<double>(FiguresOf(server).rss_bytes) / (1 << 20));
 
   grpc::ChannelArguments args;
   // Transparent retries buffer every call; these calls are idempotent reads
   // measured one by one.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  Load load(grpc::CreateCustomChannel(node.grpc_address(), grpc::InsecureChannelCredentials(), args), &samples);
+  Load load(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args), &samples,
+            [server] { return FiguresOf(server).cpu; });
   std::printf("\nopen-loop load, one method at a time: %.0f s each after %.0f s of warm-up; latency from send to "
-              "answer\n",
+              "answer; CPU per request of the server process and of the load generator\n",
               absl::ToDoubleSeconds(o.duration), absl::ToDoubleSeconds(o.warmup));
   PrintHeader();
+  absl::Status status;
   for (const std::string& spec : o.methods) {
     std::vector<std::string> parts = absl::StrSplit(spec, ':');
     double rate = o.rate;
     if (parts.size() == 2 && !absl::SimpleAtod(parts[1], &rate)) {
-      return absl::InvalidArgumentError(absl::StrCat("--methods: bad rate in \"", spec, "\""));
+      status = absl::InvalidArgumentError(absl::StrCat("--methods: bad rate in \"", spec, "\""));
+      break;
     }
     const std::string& method = parts[0];
     if (method != "GetPatient" && method != "LookupBySource" && method != "Match" && method != "GetIntegratedView" &&
         method != "SearchPatients") {
-      return absl::InvalidArgumentError(absl::StrCat("--methods: unknown method \"", method, "\""));
+      status = absl::InvalidArgumentError(absl::StrCat("--methods: unknown method \"", method, "\""));
+      break;
     }
     PrintRow(load.Run(method, rate, o.warmup, o.duration));
     if (method == "GetIntegratedView") {
@@ -520,8 +638,10 @@ absl::Status RunLoad(const Options& o) {
                   samples.view_max_events, samples.view_mean_events);
     }
   }
-  node.Stop();
-  return absl::OkStatus();
+  std::printf("serve: server process resident memory %.0f MiB after the load\n",
+              static_cast<double>(FiguresOf(server).rss_bytes) / (1 << 20));
+  stop_server();
+  return status;
 }
 
 // --- 4. freshness ---
@@ -665,6 +785,8 @@ int Main(int argc, char** argv) {
   flags.Duration("duration", &o.duration, "measured time per method");
   flags.Duration("warmup", &o.warmup, "unmeasured time per method before it");
   flags.Int("view-events", &o.view_events, "GetIntegratedView asks for the patients with about this many events");
+  flags.String("serve-address-file", &o.serve_address_file,
+               "internal: serve the populated store and write the address here (the bench starts itself so)");
   flags.Bool("skip-load", &o.skip_load, "skip the per-method load (e.g. with --freshness)");
   flags.Bool("freshness", &o.freshness, "also measure Submit -> visible in query while ingesting");
   flags.Int("freshness-rate", &o.freshness_rate, "records/s submitted in the freshness run");
@@ -682,8 +804,12 @@ int Main(int argc, char** argv) {
   }
   log::SetLevel(log::Level::kWarning);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows as it happens, also in a file
-  if (!o.skip_load) s = RunLoad(o);
-  if (s.ok() && o.freshness) s = RunFreshness(o);
+  if (!o.serve_address_file.empty()) {
+    s = ServeQuery(o);
+  } else if (!o.skip_load) {
+    s = RunLoad(o);
+  }
+  if (s.ok() && o.freshness && o.serve_address_file.empty()) s = RunFreshness(o);
   if (!s.ok()) {
     std::cerr << "query_bench: " << s << "\n";
     return 1;

@@ -255,6 +255,19 @@ class IndexRecoveryTest : public ::testing::Test {
     return (*opened)->NextOffsets(topic).value_or(std::map<int32_t, int64_t>{});
   }
 
+  // Entries in the outbox of a (running) linker's index, read through a
+  // secondary instance; -1 when it cannot be read.
+  int OutboxEntries(const std::string& index_dir) {
+    index::KvStoreOptions o;
+    o.create_if_missing = false;
+    o.secondary_path = dir_ + "/outbox-reader";
+    auto opened = index::PatientIndex::Open(index_dir, o);
+    if (!opened.ok()) return -1;
+    int entries = 0;
+    if (!(*opened)->ForEachOutbox([&](uint64_t, const auto&) { return ++entries > 0; }).ok()) return -1;
+    return entries;
+  }
+
   std::string dir_;
   kafka::TopicNames topics_;
   kafka::KafkaConfig kafka_;
@@ -426,8 +439,9 @@ TEST_F(IndexRecoveryTest, IndexWriteErrorStopsTheLinkerAndLeavesNoPartialBatch) 
   for (int b = 0; b < 3; ++b) Submit(Batch(b));
   const std::map<int32_t, int64_t> good = InboxEnds();
   ASSERT_TRUE(WaitFor([&] { return NonZero(live->CommittedOffsets()) == good; }, absl::Seconds(60)));
-  // Let the publisher finish its last outbox delete before the disk fails.
-  absl::SleepFor(absl::Milliseconds(500));
+  // The publisher's outbox delete is a write too (it fails the same way):
+  // let it finish, so that the fault hits the state commit of the next batch.
+  ASSERT_TRUE(WaitFor([&] { return OutboxEntries(dir_ + "/faulty") == 0; }, absl::Seconds(30)));
 
   faults->fail = true;
   Submit(Batch(3));

@@ -552,20 +552,154 @@ TEST_F(QueryEndToEndTest, WatchChangesFromTheBeginningFromACursorAndFromNow) {
   EXPECT_THAT(s.error_message(), HasSubstr("cursor"));
 }
 
-TEST_F(QueryEndToEndTest, ConsistencyThatCannotBeReachedFailsAtTheDeadline) {
-  grpc::ClientContext context;
-  WithDeadline(&context, std::chrono::milliseconds(400));
-  hisbridge::v1::GetPatientRequest request;
-  request.set_patient_id(QinId());
-  auto* position = request.mutable_consistency()->add_after();
+// Every call that takes ReadConsistency waits for it no longer than its
+// deadline allows, and then says which position this replica lacks.
+TEST_F(QueryEndToEndTest, EveryMethodGivesUpAtItsDeadlineWhenConsistencyIsOutOfReach) {
+  const std::string qin = QinId();
+  hisbridge::v1::ReadConsistency unreachable;
+  auto* position = unreachable.add_after();
   position->set_topic("hisbridge.inbox");
   position->set_partition(0);
   position->set_offset(1000000000);
-  hisbridge::v1::Patient p;
+  auto check = [&](const char* method, auto call) {
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::milliseconds(400));
+    const absl::Time started = absl::Now();
+    grpc::Status s = call(&context);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << method;
+    // The replica answers shortly before the deadline with its reason.
+    EXPECT_THAT(s.error_message(), HasSubstr("0@1000000000")) << method;
+    EXPECT_LT(absl::Now() - started, absl::Seconds(3)) << method;
+  };
+  check("GetPatient", [&](grpc::ClientContext* c) {
+    hisbridge::v1::GetPatientRequest r;
+    r.set_patient_id(qin);
+    *r.mutable_consistency() = unreachable;
+    hisbridge::v1::Patient out;
+    return query_->GetPatient(c, r, &out);
+  });
+  check("LookupBySource", [&](grpc::ClientContext* c) {
+    hisbridge::v1::LookupBySourceRequest r;
+    r.set_facility_id(kVillage);
+    r.set_record_id("CS-1");
+    *r.mutable_consistency() = unreachable;
+    hisbridge::v1::Patient out;
+    return query_->LookupBySource(c, r, &out);
+  });
+  check("Match", [&](grpc::ClientContext* c) {
+    hisbridge::v1::MatchRequest r;
+    r.mutable_demographics()->set_name("覃秀娟");
+    *r.mutable_consistency() = unreachable;
+    hisbridge::v1::MatchResponse out;
+    return query_->Match(c, r, &out);
+  });
+  check("SearchPatients", [&](grpc::ClientContext* c) {
+    hisbridge::v1::SearchPatientsRequest r;
+    r.set_phone(kQinPhone);
+    *r.mutable_consistency() = unreachable;
+    hisbridge::v1::SearchPatientsResponse out;
+    return query_->SearchPatients(c, r, &out);
+  });
+  check("GetIntegratedView", [&](grpc::ClientContext* c) {
+    hisbridge::v1::GetIntegratedViewRequest r;
+    r.set_patient_id(qin);
+    *r.mutable_consistency() = unreachable;
+    hisbridge::v1::IntegratedView out;
+    return query_->GetIntegratedView(c, r, &out);
+  });
+}
+
+// A change stream lives as long as the client's deadline, and no longer.
+TEST_F(QueryEndToEndTest, WatchChangesEndsAtTheClientsDeadline) {
+  grpc::ClientContext context;
+  WithDeadline(&context, std::chrono::milliseconds(500));
+  hisbridge::v1::WatchChangesRequest request;
+  request.set_cursor("now");
   const absl::Time started = absl::Now();
-  grpc::Status s = query_->GetPatient(&context, request, &p);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  auto reader = query_->WatchChanges(&context, request);
+  hisbridge::v1::ChangeEvent event;
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - started, absl::Seconds(3));
+}
+
+// Steward commands through ReviewService, applied by the real streaming
+// linker (the ReviewServiceTest suite below plays the linker itself).
+TEST_F(QueryEndToEndTest, StewardMergeAndUnmergeAreAppliedByTheLinker) {
+  // Two patients of another county, nothing alike: the linker keeps them
+  // apart until a steward says otherwise.
+  hisbridge::v1::SubmitRequest submit;
+  *submit.add_records() =
+      PatientRecord("450323-WS-002", "ST-1", "黄美玲", "", "1985-02-03", "2026-03-09T08:00:00+08:00");
+  *submit.add_records() =
+      PatientRecord("450323-CS-004", "ST-2", "陆桂英", "", "1962-07-19", "2026-03-09T09:00:00+08:00");
+  hisbridge::v1::SubmitResponse submitted;
+  {
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::seconds(30));
+    ASSERT_TRUE(ingest_->Submit(&context, submit, &submitted).ok());
+    ASSERT_EQ(submitted.accepted(), 2);
+  }
+  auto lookup = [&](const std::string& facility, const std::string& record, const hisbridge::v1::ReadConsistency& c,
+                    hisbridge::v1::Patient* out) {
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::seconds(30));
+    hisbridge::v1::LookupBySourceRequest r;
+    r.set_facility_id(facility);
+    r.set_record_id(record);
+    *r.mutable_consistency() = c;
+    return query_->LookupBySource(&context, r, out);
+  };
+  hisbridge::v1::ReadConsistency after_submit;
+  *after_submit.mutable_after() = submitted.positions();
+  hisbridge::v1::Patient huang, lu;
+  ASSERT_TRUE(lookup("450323-WS-002", "ST-1", after_submit, &huang).ok());
+  ASSERT_TRUE(lookup("450323-CS-004", "ST-2", after_submit, &lu).ok());
+  ASSERT_NE(huang.patient_id(), lu.patient_id());
+
+  auto review = hisbridge::v1::ReviewService::NewStub(*channel_);
+  hisbridge::v1::StewardContext steward;
+  steward.set_actor("steward-li");
+  steward.set_reason("one villager registered twice under different names");
+  steward.set_wait_until_applied(true);
+  hisbridge::v1::MergePatientsRequest merge;
+  merge.set_into_patient_id(huang.patient_id());
+  merge.set_from_patient_id(lu.patient_id());
+  *merge.mutable_context() = steward;
+  hisbridge::v1::CommandAck merged;
+  {
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::seconds(30));
+    grpc::Status s = review->MergePatients(&context, merge, &merged);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_TRUE(merged.applied()) << merged.result();
+  // The command's inbox position is a read-your-writes barrier too.
+  hisbridge::v1::ReadConsistency after_merge;
+  *after_merge.add_after() = merged.position();
+  hisbridge::v1::Patient p;
+  ASSERT_TRUE(lookup("450323-CS-004", "ST-2", after_merge, &p).ok());
+  EXPECT_EQ(p.patient_id(), huang.patient_id()) << merged.result();
+  EXPECT_EQ(p.sources_size(), 2);
+
+  hisbridge::v1::UnmergePatientsRequest unmerge;
+  unmerge.set_patient_id(huang.patient_id());
+  unmerge.set_restore_patient_id(lu.patient_id());
+  *unmerge.mutable_context() = steward;
+  hisbridge::v1::CommandAck unmerged;
+  {
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::seconds(30));
+    grpc::Status s = review->UnmergePatients(&context, unmerge, &unmerged);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_TRUE(unmerged.applied()) << unmerged.result();
+  hisbridge::v1::ReadConsistency after_unmerge;
+  *after_unmerge.add_after() = unmerged.position();
+  ASSERT_TRUE(lookup("450323-CS-004", "ST-2", after_unmerge, &p).ok());
+  EXPECT_EQ(p.patient_id(), lu.patient_id()) << unmerged.result();
+  EXPECT_EQ(p.status(), hisbridge::v1::PATIENT_STATUS_ACTIVE);
 }
 
 TEST_F(QueryEndToEndTest, HealthCheckingAnswersServing) {
@@ -589,6 +723,62 @@ TEST_F(QueryEndToEndTest, HealthCheckingAnswersServing) {
   std::string bytes;
   for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
+}
+
+// Server reflection (grpcurl, grpc_cli, Postman) lists every service of the
+// node. The request and answer are hand-encoded: ServerReflectionRequest
+// {list_services: ""} is field 7, and the answer carries the service names
+// as strings.
+TEST_F(QueryEndToEndTest, ServerReflectionListsTheServices) {
+  class ListServices : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit ListServices(grpc::GenericStub* stub) {
+      grpc::Slice list(std::string("\x3a\x00", 2));
+      request_ = grpc::ByteBuffer(&list, 1);
+      WithDeadline(&context_, std::chrono::seconds(10));
+      stub->PrepareBidiStreamingCall(&context_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                     grpc::StubOptions(), this);
+      StartWrite(&request_);
+      StartRead(&response_);
+      StartCall();
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok) StartWritesDone();
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return;
+      std::vector<grpc::Slice> slices;
+      if (response_.Dump(&slices).ok()) {
+        for (const auto& slice : slices) answer_.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+      StartRead(&response_);
+    }
+    void OnDone(const grpc::Status& s) override {
+      status_ = s;
+      done_.Notify();
+    }
+    grpc::Status Await(std::string* answer) {
+      done_.WaitForNotification();
+      *answer = answer_;
+      return status_;
+    }
+
+   private:
+    grpc::ClientContext context_;
+    grpc::ByteBuffer request_, response_;
+    std::string answer_;
+    grpc::Status status_;
+    absl::Notification done_;
+  };
+  grpc::GenericStub stub(*channel_);
+  ListServices call(&stub);
+  std::string answer;
+  grpc::Status s = call.Await(&answer);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (const char* service : {"hisbridge.v1.QueryService", "hisbridge.v1.ReviewService", "hisbridge.v1.IngestService",
+                              "grpc.health.v1.Health"}) {
+    EXPECT_THAT(answer, HasSubstr(service));
+  }
 }
 
 // --- a query-only replica on a broker the test writes to ---

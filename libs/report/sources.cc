@@ -199,6 +199,7 @@ absl::StatusOr<hisbridge::v1::DataQualityReport> BuildIndexReport(
     const IndexReportSource& source, const hisbridge::v1::DataQualityReportRequest& request,
     const ReportControl& control, IndexReportStats* stats) {
   if (source.facilities == nullptr) return absl::InternalError("IndexReportSource without a facility directory");
+  HB_RETURN_IF_ERROR(control.Check("starting"));
   RegionFilter keep;
   std::set<int32_t> owned;
   if (source.owned_partitions) {

@@ -85,7 +85,8 @@ absl::Status ApplyServeConfig(const FlagSet& flags, ReportFlags* f) {
     const auto take = [&](const char* option, std::string* target) {
       if (name == option && !flags.WasSet(option)) *target = std::string(value);
     };
-    take("data-dir", &f->data_dir);
+    // The data directory only when no other source was asked for.
+    if (f->input.empty() && f->target.empty()) take("data-dir", &f->data_dir);
     take("keys", &f->keys);
     take("facilities", &f->facilities_file);
     take("default-region", &f->default_region);
