@@ -436,6 +436,19 @@ TEST_F(FhirFacadeTest, HttpLevelErrorsAreOperationOutcomes) {
   EXPECT_EQ(big.body.GetArray("issue")[0].GetString("code"), "too-costly");
   Answer pretty = Do("GET", "/fhir/metadata?_pretty=true");
   EXPECT_EQ(pretty.status, 200);
+  // Methods the facade does not serve: 405 with an OperationOutcome too.
+  auto options = client_->Options("/fhir/Patient");
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->status, 405);
+  EXPECT_EQ(options->get_header_value("Allow"), "POST");
+  EXPECT_THAT(options->body, HasSubstr("OperationOutcome"));
+  httplib::Request trace;
+  trace.method = "TRACE";
+  trace.path = "/fhir/Patient";
+  auto traced = client_->send(trace);
+  ASSERT_TRUE(traced);
+  EXPECT_EQ(traced->status, 405);
+  EXPECT_THAT(traced->body, HasSubstr("HTTP method TRACE is not supported"));
 }
 
 TEST_F(FhirFacadeTest, FacilityHeaderPutAndDelete) {

@@ -147,15 +147,25 @@ absl::StatusOr<std::unique_ptr<FhirHttpServer>> FhirHttpServer::Start(const Fhir
   server.Put(".*", handler);
   server.Delete(".*", handler);
   server.Patch(".*", handler);
+  server.Options(".*", handler);
   // What httplib answers itself (413 over the limit, 400 for a broken
   // request, ...) is an OperationOutcome as well.
   const size_t max_body = options.max_body_bytes;
-  server.set_error_handler([max_body](const httplib::Request&, httplib::Response& res) {
+  server.set_error_handler([max_body](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     using hisbridge::fhir::IssueType;
     IssueType type = IssueType::kInvalid;
     std::string text = absl::StrCat("HTTP ", res.status);
-    if (res.status == 413) {
+    const bool routed_method = req.method == "GET" || req.method == "HEAD" || req.method == "POST" ||
+                               req.method == "PUT" || req.method == "DELETE" || req.method == "PATCH" ||
+                               req.method == "OPTIONS";
+    if (res.status == 400 && !req.method.empty() && !routed_method) {
+      // httplib parses TRACE and CONNECT but routes neither.
+      res.status = 405;
+      type = IssueType::kNotSupported;
+      text = absl::StrCat("HTTP method ", req.method, " is not supported by this FHIR server");
+      res.set_header("Allow", "GET, POST, PUT, DELETE");
+    } else if (res.status == 413) {
       type = IssueType::kTooCostly;
       text = absl::StrCat("the body is larger than ", max_body, " bytes");
     } else if (res.status == 400) {

@@ -62,11 +62,18 @@ RegionState* BatchLinker::RegionFor(const std::string& region) {
 void BatchLinker::PrepareChunk(Chunk* chunk) const {
   thread_local records::RecordJsonParser parser;
   thread_local records::ParsedRecord parsed;
+  // Chunks are recycled: the items keep their strings' capacity, so the
+  // steady state parses without allocating (and never frees on another
+  // thread what this one allocated, which glibc makes expensive).
   chunk->items.resize(chunk->lines.size());
   for (size_t i = 0; i < chunk->lines.size(); ++i) {
     const Chunk::LineRef& ref = chunk->lines[i];
     Prepared& item = chunk->items[i];
     item.line = ref.number;
+    item.raw.clear();
+    item.errors.clear();
+    item.is_patient = false;
+    item.prepared = false;
     const absl::string_view text(chunk->text.data() + ref.offset, ref.length);
     if (ref.too_long) {
       item.raw = std::string(text);
@@ -97,8 +104,6 @@ void BatchLinker::PrepareChunk(Chunk* chunk) const {
       item.prepared = true;
     }
   }
-  // The text is no longer needed; free it early.
-  std::string().swap(chunk->text);
 }
 
 void BatchLinker::Apply(Prepared* item, const RejectFn& on_reject) {
@@ -124,6 +129,8 @@ void BatchLinker::Apply(Prepared* item, const RejectFn& on_reject) {
   (void)engine_->Apply(event, position, state, &changes, &stats_.engine, item->prepared ? &item->match : nullptr);
   // Nothing is persisted in batch mode; forget what changed.
   changes_.Clear();
+  // Hand the record's memory back to the item for the next use of its chunk.
+  event.mutable_record()->Swap(&item->record);
 }
 
 void BatchLinker::AddRecord(const hisbridge::v1::Record& record, int64_t line_number, absl::string_view raw,
@@ -148,10 +155,30 @@ absl::Status BatchLinker::AddFile(const std::string& path, const RejectFn& on_re
   if (!opened.ok()) return opened.status();
   records::LineReader& reader = **opened;
   bool input_done = false;
+  // Linked chunks wait here for reuse (guarded by `pool_mu`: the reading
+  // thread takes them, the linking thread returns them).
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<Chunk>> pool;
+  auto recycle = [&](std::unique_ptr<Chunk> chunk) {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    pool.push_back(std::move(chunk));
+  };
   // Reads the next chunk of lines; null at the end of the input.
   auto read_chunk = [&]() -> std::unique_ptr<Chunk> {
     if (input_done) return nullptr;
-    auto chunk = std::make_unique<Chunk>();
+    std::unique_ptr<Chunk> chunk;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu);
+      if (!pool.empty()) {
+        chunk = std::move(pool.back());
+        pool.pop_back();
+      }
+    }
+    if (chunk == nullptr) chunk = std::make_unique<Chunk>();
+    chunk->text.clear();
+    chunk->lines.clear();
+    chunk->end_offset = 0;
+    chunk->done = false;
     records::Line line;
     while (chunk->lines.size() < kChunkLines) {
       if (!reader.Next(&line)) {
@@ -169,7 +196,10 @@ absl::Status BatchLinker::AddFile(const std::string& path, const RejectFn& on_re
       chunk->end_offset = line.end_offset;
       chunk->lines.push_back(ref);
     }
-    if (chunk->lines.empty()) return nullptr;
+    if (chunk->lines.empty()) {
+      recycle(std::move(chunk));
+      return nullptr;
+    }
     chunk->text.append(records::kLinePadding, '\0');
     return chunk;
   };
@@ -186,6 +216,7 @@ absl::Status BatchLinker::AddFile(const std::string& path, const RejectFn& on_re
     while (auto chunk = read_chunk()) {
       PrepareChunk(chunk.get());
       apply_chunk(chunk.get());
+      recycle(std::move(chunk));
     }
   } else {
     // Workers prepare chunks in any order; this thread reads ahead a few
@@ -229,6 +260,7 @@ absl::Status BatchLinker::AddFile(const std::string& path, const RejectFn& on_re
         chunk_done.wait(lock, [&] { return front->done; });
       }
       apply_chunk(front);
+      recycle(std::move(in_flight.front()));
       in_flight.pop_front();
     }
     {

@@ -780,9 +780,7 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
     return;
   }
   const bool was_live = !created && r.live() && !r.patient_id().empty();
-  Record incoming = record;
-  incoming.clear_op();
-  const uint64_t fingerprint = RecordFingerprint(incoming);
+  const uint64_t fingerprint = RecordFingerprint(record);
   if (was_live && r.content_hash == fingerprint) {
     // A re-send of the same version: nothing to do.
     r.stored.set_event_time_micros(event_micros);
@@ -790,7 +788,14 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
     return;
   }
   r.content_hash = fingerprint;
-  *r.stored.mutable_record() = std::move(incoming);
+  if (engine_.options_.keep_records) {
+    *r.stored.mutable_record() = record;
+    r.stored.mutable_record()->clear_op();
+  } else if (created) {
+    // Only the identity is kept; the MatchRecord holds what linking needs.
+    r.stored.mutable_record()->set_facility_id(record.facility_id());
+    r.stored.mutable_record()->set_record_id(record.record_id());
+  }
   r.stored.set_event_time_micros(event_micros);
   r.stored.set_deleted(false);
   r.stored.clear_merged_into_record_id();
@@ -807,13 +812,6 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
   SecondLooks();
   if (was_live && r.patient_id() == before) {
     AddChange(hisbridge::v1::CHANGE_KIND_UPDATED, before, h);
-  }
-  if (!engine_.options_.keep_records) {
-    // Only the identity stays; the MatchRecord holds what linking needs.
-    Record identity;
-    identity.set_facility_id(record.facility_id());
-    identity.set_record_id(record.record_id());
-    r.stored.mutable_record()->Swap(&identity);
   }
 }
 
@@ -1268,7 +1266,18 @@ bool LinkEngine::PrepareLoadedRecord(RegionState* state, RecordHandle h) const {
 }
 
 uint64_t LinkEngine::RecordFingerprint(const Record& record) {
-  return match::FastHash(record.SerializeAsString());
+  // The op is not content (an upsert and a merge line may carry the same
+  // demographics).
+  thread_local std::string bytes;
+  bytes.clear();
+  if (record.op().empty()) {
+    record.AppendToString(&bytes);
+  } else {
+    Record copy = record;
+    copy.clear_op();
+    copy.AppendToString(&bytes);
+  }
+  return match::FastHash(bytes);
 }
 
 absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const InputPosition& position,

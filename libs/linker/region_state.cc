@@ -69,8 +69,10 @@ const BlockList* RegionState::Blocked(uint64_t token) const {
 }
 
 void RegionState::AddBlockingToken(uint64_t token, RecordHandle h) {
-  BlockList& list = blocking_[token];
-  if (std::find(list.begin(), list.end(), h) == list.end()) list.push_back(h);
+  // Callers add a token to a record only when it is not already there
+  // (tokens are unique per record, and updates add only new ones), so no
+  // search: on the large blocks of common names it would cost O(n) each.
+  blocking_[token].push_back(h);
 }
 
 void RegionState::RemoveBlockingToken(uint64_t token, RecordHandle h) {

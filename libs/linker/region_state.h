@@ -87,6 +87,7 @@ class RegionState {
 
   // Blocking index: token -> live records indexed under it.
   const BlockList* Blocked(uint64_t token) const;
+  // `h` must not already be indexed under `token`.
   void AddBlockingToken(uint64_t token, RecordHandle h);
   void RemoveBlockingToken(uint64_t token, RecordHandle h);
   size_t blocking_key_count() const { return blocking_.size(); }

@@ -14,6 +14,15 @@ constexpr int kStatusField = hisbridge::v1::Patient::kStatusFieldNumber;
 constexpr int kMergedIntoField = hisbridge::v1::Patient::kMergedIntoFieldNumber;
 constexpr int kEventsField = hisbridge::v1::Patient::kEventsFieldNumber;
 
+constexpr int kEventKindField = hisbridge::v1::ClinicalEvent::kKindFieldNumber;
+constexpr int kEventFacilityField = hisbridge::v1::ClinicalEvent::kFacilityIdFieldNumber;
+constexpr int kEventIdField = hisbridge::v1::ClinicalEvent::kEventIdFieldNumber;
+constexpr int kEventTimeField = hisbridge::v1::ClinicalEvent::kEventTimeFieldNumber;
+constexpr int kEventRecordField = hisbridge::v1::ClinicalEvent::kRecordFieldNumber;
+constexpr int kEncounterTypeField = hisbridge::v1::Record::kEncounterTypeFieldNumber;
+constexpr int kReferralToField = hisbridge::v1::Record::kReferralToFieldNumber;
+constexpr int kReferralFromField = hisbridge::v1::Record::kReferralFromFieldNumber;
+
 absl::Status Malformed() { return absl::DataLossError("stored patient view is not a well-formed message"); }
 
 // Calls fn(field_number, wire_type, begin, end) for every top-level field,
@@ -55,6 +64,54 @@ absl::Status ForEachField(absl::string_view bytes, Fn&& fn) {
 }
 
 }  // namespace
+
+absl::Status ForEachPatientEvent(absl::string_view serialized, std::string* without_events,
+                                 const std::function<void(const EventFields&)>& fn) {
+  if (without_events != nullptr) {
+    without_events->clear();
+    without_events->reserve(serialized.size() / 4);
+  }
+  absl::Status inner;
+  EventFields event;
+  absl::Status s = ForEachField(serialized, [&](int field, uint64_t, absl::string_view payload,
+                                                absl::string_view whole) {
+    if (field != kEventsField) {
+      if (without_events != nullptr) without_events->append(whole.data(), whole.size());
+      return;
+    }
+    if (!inner.ok()) return;
+    event = EventFields();
+    event.serialized = payload;
+    // A field given twice keeps its last value, and a sub-message given
+    // twice is merged, as a parser would.
+    absl::Status record_status;
+    absl::Status fields = ForEachField(payload, [&](int f, uint64_t, absl::string_view value, absl::string_view) {
+      switch (f) {
+        case kEventKindField: event.kind = value; break;
+        case kEventFacilityField: event.facility_id = value; break;
+        case kEventIdField: event.event_id = value; break;
+        case kEventTimeField: event.event_time = value; break;
+        case kEventRecordField: {
+          absl::Status record = ForEachField(value, [&](int r, uint64_t, absl::string_view v, absl::string_view) {
+            switch (r) {
+              case kEncounterTypeField: event.encounter_type = v; break;
+              case kReferralToField: event.referral_to = v; break;
+              case kReferralFromField: event.referral_from = v; break;
+              default: break;
+            }
+          });
+          if (!record.ok()) record_status = record;
+          break;
+        }
+        default: break;
+      }
+    });
+    inner = fields.ok() ? record_status : fields;
+    if (inner.ok()) fn(event);
+  });
+  if (!s.ok()) return s;
+  return inner;
+}
 
 absl::StatusOr<PatientHeader> ReadPatientHeader(absl::string_view serialized) {
   PatientHeader header;

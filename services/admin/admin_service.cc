@@ -6,13 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/base/logging.h"
+#include "services/admin/patient_history.h"
 
 namespace hisbridge::admin {
 
-// A unary reactor that notices its call being cancelled, so the worker can
-// stop a report nobody waits for any more. gRPC calls OnDone only after
-// Finish, so the worker may use the reactor until it finishes it.
-class AdminService::ReportReactor final : public grpc::ServerUnaryReactor {
+// A unary reactor that notices its call being cancelled, so a worker can
+// stop (or skip) work nobody waits for any more. gRPC calls OnDone only
+// after Finish, so the worker may use the reactor until it finishes it.
+class AdminService::CancellableReactor final : public grpc::ServerUnaryReactor {
  public:
   void OnCancel() override { cancelled_.store(true, std::memory_order_relaxed); }
   void OnDone() override { delete this; }
@@ -23,20 +24,41 @@ class AdminService::ReportReactor final : public grpc::ServerUnaryReactor {
 };
 
 struct AdminService::ReportJob {
-  ReportReactor* reactor = nullptr;
+  CancellableReactor* reactor = nullptr;
   hisbridge::v1::DataQualityReportRequest request;
   hisbridge::v1::DataQualityReport* response = nullptr;
   absl::Time deadline = absl::InfiniteFuture();
   std::string caller;
 };
 
+struct AdminService::HistoryJob {
+  CancellableReactor* reactor = nullptr;
+  std::string patient_id;
+  hisbridge::v1::PatientHistory* response = nullptr;
+  absl::Time deadline = absl::InfiniteFuture();
+  security::Caller caller;
+};
+
+namespace {
+
+constexpr char kHistoryMethod[] = "AdminService.GetPatientHistory";
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  return deadline == std::chrono::system_clock::time_point::max() ? absl::InfiniteFuture() : absl::FromChrono(deadline);
+}
+
+}  // namespace
+
 AdminService::AdminService(const security::Authorizer* authorizer, const security::AccessLog* access_log,
-                           DataQualitySource data_quality, AdminServiceOptions options)
+                           DataQualitySource data_quality, PatientHistorySource history, AdminServiceOptions options)
     : authorizer_(authorizer),
       access_log_(access_log),
       data_quality_(std::move(data_quality)),
+      history_(std::move(history)),
       options_(options) {
   if (data_quality_) worker_ = std::thread([this] { RunReports(); });
+  if (history_) history_worker_ = std::thread([this] { RunHistories(); });
 }
 
 AdminService::~AdminService() { Shutdown(); }
@@ -48,7 +70,9 @@ void AdminService::Shutdown() {
     stop_requested_.store(true);
   }
   work_.notify_all();
+  history_work_.notify_all();
   if (worker_.joinable()) worker_.join();
+  if (history_worker_.joinable()) history_worker_.join();
 }
 
 void AdminService::RunReports() {
@@ -61,7 +85,7 @@ void AdminService::RunReports() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    ReportReactor* reactor = job->reactor;
+    CancellableReactor* reactor = job->reactor;
     report::ReportControl control;
     control.deadline = job->deadline;
     control.cancelled = [this, reactor] { return reactor->cancelled() || stop_requested_.load(); };
@@ -100,7 +124,7 @@ void AdminService::RunReports() {
 grpc::ServerUnaryReactor* AdminService::GetDataQualityReport(grpc::CallbackServerContext* context,
                                                              const hisbridge::v1::DataQualityReportRequest* request,
                                                              hisbridge::v1::DataQualityReport* response) {
-  auto* reactor = new ReportReactor();
+  auto* reactor = new CancellableReactor();
   auto caller = authorizer_->Authorize(*context, security::Permission::kAdmin, "AdminService.GetDataQualityReport");
   if (!caller.ok()) {
     reactor->Finish(security::ToGrpcStatus(caller.status()));
@@ -118,8 +142,7 @@ grpc::ServerUnaryReactor* AdminService::GetDataQualityReport(grpc::CallbackServe
   job->request = *request;
   job->response = response;
   job->caller = caller->identity;
-  const auto deadline = context->deadline();
-  if (deadline != std::chrono::system_clock::time_point::max()) job->deadline = absl::FromChrono(deadline);
+  job->deadline = DeadlineOf(*context);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
@@ -138,18 +161,101 @@ grpc::ServerUnaryReactor* AdminService::GetDataQualityReport(grpc::CallbackServe
   return reactor;
 }
 
+void AdminService::RunHistories() {
+  while (true) {
+    std::unique_ptr<HistoryJob> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      history_work_.wait(lock, [this] { return stopping_ || !history_queue_.empty(); });
+      if (stopping_) break;
+      job = std::move(history_queue_.front());
+      history_queue_.pop_front();
+    }
+    CancellableReactor* reactor = job->reactor;
+    if (reactor->cancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the caller cancelled the history read"));
+      continue;
+    }
+    if (absl::Now() >= job->deadline) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "the call's deadline passed while the history read waited its turn"));
+      continue;
+    }
+    const absl::Time started = absl::Now();
+    absl::StatusOr<hisbridge::v1::PatientHistory> history = history_(job->patient_id);
+    if (!history.ok()) {
+      // NOT_FOUND and the like are answers, not faults of this process.
+      if (absl::IsUnavailable(history.status()) || absl::IsInternal(history.status()) ||
+          absl::IsDataLoss(history.status())) {
+        log::Warning("patient history failed", {{"caller", job->caller.identity},
+                                                {"patient", job->patient_id},
+                                                {"error", history.status()}});
+      }
+      reactor->Finish(security::ToGrpcStatus(history.status()));
+      continue;
+    }
+    // Recorded before the answer leaves, like every read of patient data.
+    authorizer_->RecordAccess(job->caller, kHistoryMethod, {job->patient_id});
+    log::Debug("patient history", {{"caller", job->caller.identity},
+                                   {"patient", job->patient_id},
+                                   {"entries", history->entries_size()},
+                                   {"seconds", absl::ToDoubleSeconds(absl::Now() - started)}});
+    *job->response = std::move(*history);
+    reactor->Finish(grpc::Status::OK);
+  }
+  std::deque<std::unique_ptr<HistoryJob>> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(history_queue_);
+  }
+  for (const auto& job : left) {
+    job->reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down; ask again"));
+  }
+}
+
 grpc::ServerUnaryReactor* AdminService::GetPatientHistory(grpc::CallbackServerContext* context,
-                                                          const hisbridge::v1::GetPatientHistoryRequest*,
-                                                          hisbridge::v1::PatientHistory*) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = authorizer_->Authorize(*context, security::Permission::kAdmin, "AdminService.GetPatientHistory");
+                                                          const hisbridge::v1::GetPatientHistoryRequest* request,
+                                                          hisbridge::v1::PatientHistory* response) {
+  auto* reactor = new CancellableReactor();
+  auto caller = authorizer_->Authorize(*context, security::Permission::kAdmin, kHistoryMethod);
   if (!caller.ok()) {
     reactor->Finish(security::ToGrpcStatus(caller.status()));
     return reactor;
   }
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "AdminService.GetPatientHistory is not implemented yet in this version "
-                               "(it arrives with the patient audit history work); ListAccessLog is available"));
+  absl::Status valid = RegionOfPatientId(request->patient_id()).status();
+  if (!valid.ok()) {
+    reactor->Finish(security::ToGrpcStatus(valid));
+    return reactor;
+  }
+  if (!history_) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "this process runs no linker role, so it holds no patient index and no audit trail: ask the linker of the "
+        "patient's county (on Kubernetes a hisbridge-linker-N pod, each for the counties it links), or run "
+        "`hisbridge history --data-dir` beside one"));
+    return reactor;
+  }
+  auto job = std::make_unique<HistoryJob>();
+  job->reactor = reactor;
+  job->patient_id = request->patient_id();
+  job->response = response;
+  job->deadline = DeadlineOf(*context);
+  job->caller = *std::move(caller);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down; ask again"));
+      return reactor;
+    }
+    if (static_cast<int>(history_queue_.size()) >= options_.max_queued_histories) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   absl::StrCat(history_queue_.size(), " history reads are already waiting for this "
+                                                                       "linker; retry in a few seconds")));
+      return reactor;
+    }
+    history_queue_.push_back(std::move(job));
+  }
+  history_work_.notify_one();
   return reactor;
 }
 
@@ -164,7 +270,8 @@ grpc::ServerUnaryReactor* AdminService::ListAccessLog(grpc::CallbackServerContex
   }
   if (access_log_ == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                 "this process runs no query role, so it keeps no access log; ask a query replica"));
+                                 "this process runs neither the query nor the linker role, so it keeps no access log; ask a "
+                                 "query replica (reads of views) or a linker (reads of audit histories)"));
     return reactor;
   }
   // A bounded local RocksDB scan (at most one page).

@@ -7,7 +7,17 @@
 //                         served by the role that holds the patient index
 //                         (the linker), for the counties it links now.
 //                         Elsewhere FAILED_PRECONDITION says where to ask.
-//   GetPatientHistory     UNIMPLEMENTED until the audit-history issue
+//   GetPatientHistory     one patient's audit trail (patient_history.h):
+//                         automatic decisions with model version, score
+//                         and explanation, steward actions with actor and
+//                         reason; admins only, recorded in the access log.
+//                         Served by the linker role like the report.
+//
+// A history read blocks on RocksDB (the linker's index as a secondary
+// instance, caught up before each read), so it runs on a second worker
+// thread of the service, one at a time, never behind a report; a few more
+// wait (then RESOURCE_EXHAUSTED), and one whose deadline passed while it
+// waited is not read.
 //
 // A report scans a county's whole index (and reads the rejects topic), so
 // it never runs on a gRPC thread: one worker thread of the service builds
@@ -16,7 +26,8 @@
 // passes, the caller cancels, or the service shuts down.
 //
 // Thread safety: gRPC calls it from many threads; the authorizer, the
-// access log and whatever the report source uses must outlive the service.
+// access log and whatever the report and history sources use must outlive
+// the service.
 #ifndef HISBRIDGE_SERVICES_ADMIN_ADMIN_SERVICE_H_
 #define HISBRIDGE_SERVICES_ADMIN_ADMIN_SERVICE_H_
 
@@ -26,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -41,23 +53,33 @@ namespace hisbridge::admin {
 using DataQualitySource = std::function<absl::StatusOr<hisbridge::v1::DataQualityReport>(
     const hisbridge::v1::DataQualityReportRequest& request, const report::ReportControl& control)>;
 
+// One patient's audit history (LinkerHistoryReader::Read over the linker's
+// index); runs on the service's history worker thread, one call at a time.
+using PatientHistorySource =
+    std::function<absl::StatusOr<hisbridge::v1::PatientHistory>(const std::string& patient_id)>;
+
 struct AdminServiceOptions {
   // Reports waiting for the worker beyond the one it builds.
   int max_queued_reports = 4;
+  // History reads waiting for their worker beyond the one it reads.
+  int max_queued_histories = 16;
 };
 
 class AdminService final : public hisbridge::v1::AdminService::CallbackService {
  public:
-  // `data_quality` null: this process holds no patient index (no linker
-  // role) and refuses reports, naming who serves them.
+  // `data_quality` / `history` null: this process holds no patient index
+  // (no linker role) and refuses reports / histories, naming who serves
+  // them. A history read is recorded through the authorizer's access log.
   AdminService(const security::Authorizer* authorizer, const security::AccessLog* access_log,
-               DataQualitySource data_quality = nullptr, AdminServiceOptions options = {});
+               DataQualitySource data_quality = nullptr, PatientHistorySource history = nullptr,
+               AdminServiceOptions options = {});
   ~AdminService() override;
   AdminService(const AdminService&) = delete;
   AdminService& operator=(const AdminService&) = delete;
 
-  // Stops the report in progress, answers waiting ones UNAVAILABLE and
-  // refuses new ones. Call before the gRPC server shuts down (its Wait()
+  // Stops the report in progress, answers waiting reports and history
+  // reads UNAVAILABLE and refuses new ones (a history read in progress
+  // ends first: it is short). Call before the gRPC server shuts down (its Wait()
   // waits for calls in progress). Idempotent.
   void Shutdown();
 
@@ -72,22 +94,28 @@ class AdminService final : public hisbridge::v1::AdminService::CallbackService {
                                               hisbridge::v1::PatientHistory* response) override;
 
  private:
-  class ReportReactor;
+  class CancellableReactor;
   struct ReportJob;
+  struct HistoryJob;
   void RunReports();
+  void RunHistories();
 
   const security::Authorizer* authorizer_;
   const security::AccessLog* access_log_;
   DataQualitySource data_quality_;
+  PatientHistorySource history_;
   AdminServiceOptions options_;
 
   std::mutex mu_;
   std::condition_variable work_;
   std::deque<std::unique_ptr<ReportJob>> queue_;
+  std::condition_variable history_work_;
+  std::deque<std::unique_ptr<HistoryJob>> history_queue_;
   bool stopping_ = false;
   // Read by the report in progress between items (no lock).
   std::atomic<bool> stop_requested_{false};
   std::thread worker_;
+  std::thread history_worker_;
 };
 
 }  // namespace hisbridge::admin

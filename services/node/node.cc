@@ -38,6 +38,7 @@
 #include "libs/security/key_ring.h"
 #include "libs/security/policy.h"
 #include "services/admin/admin_service.h"
+#include "services/admin/patient_history.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/ingestor.h"
 #include "services/node/node_metrics.h"
@@ -188,6 +189,10 @@ absl::Status Node::Start() {
     view_options.store.kv.plaintext_families = {"offsets", "change_offsets", "watermarks", "search", "review_order"};
     views_ = std::make_unique<view::ViewMaterializer>(view_options);
     HB_RETURN_IF_ERROR(views_->Start());
+  }
+  if (options_.roles.count(Role::kQuery) || options_.roles.count(Role::kLinker)) {
+    // Reads of patient data are recorded where they are served: the query
+    // role's views, and the linker's audit histories (GetPatientHistory).
     HB_ASSIGN_OR_RETURN(access_log_, security::AccessLog::Open(options_.data_dir + "/access-log", cipher_));
     authorizer_->set_access_log(access_log_.get());
   }
@@ -280,7 +285,18 @@ absl::Status Node::Start() {
       return report::BuildIndexReport(source, request, control);
     };
   }
-  grpc_->admin = std::make_unique<admin::AdminService>(authorizer_.get(), access_log_.get(), std::move(data_quality));
+  // So are patient audit histories, from the same index.
+  admin::PatientHistorySource history;
+  if (linker_ != nullptr) {
+    admin::LinkerHistoryOptions history_options;
+    history_options.index_path = options_.data_dir + "/linker";
+    history_options.cipher = cipher_;
+    history_options.owned_partitions = [linker = linker_.get()] { return linker->AssignedPartitions(); };
+    auto reader = std::make_shared<admin::LinkerHistoryReader>(std::move(history_options));
+    history = [reader](const std::string& patient_id) { return reader->Read(patient_id); };
+  }
+  grpc_->admin = std::make_unique<admin::AdminService>(authorizer_.get(), access_log_.get(), std::move(data_quality),
+                                                       std::move(history));
   builder.RegisterService(grpc_->admin.get());
   if (views_ != nullptr) {
     query::QueryServiceOptions query_options;

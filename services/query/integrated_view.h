@@ -14,7 +14,8 @@
 // same two facilities is the same step and is not listed twice. Steps are
 // ordered by time.
 //
-// Pure functions; thread-safe.
+// An event whose time cannot be read sorts before every other referral
+// step. Pure functions; thread-safe.
 #ifndef HISBRIDGE_SERVICES_QUERY_INTEGRATED_VIEW_H_
 #define HISBRIDGE_SERVICES_QUERY_INTEGRATED_VIEW_H_
 
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "hisbridge/v1/query.pb.h"
 #include "libs/records/facility_directory.h"
@@ -40,8 +42,16 @@ struct TimelineFilter {
 // ("from", "to", "kinds[1]") and the rule.
 absl::StatusOr<TimelineFilter> MakeTimelineFilter(const hisbridge::v1::GetIntegratedViewRequest& request);
 
-// Moves the patient's events into the view's timeline (the patient is kept
-// without them).
+// The serialized IntegratedView of a serialized Patient view, built at the
+// wire level: each timeline entry carries the stored bytes of its event
+// (read only for kind, facility, time and the referral fields), and the
+// patient is the view without its events. DATA_LOSS when the view is not a
+// well-formed message.
+absl::StatusOr<std::string> BuildIntegratedViewBytes(absl::string_view patient, const TimelineFilter& filter,
+                                                     const records::FacilityDirectory& facilities);
+
+// The same as messages (the patient's events end up in the timeline; the
+// patient is kept without them). A malformed patient gives an empty view.
 void BuildIntegratedView(hisbridge::v1::Patient patient, const TimelineFilter& filter,
                          const records::FacilityDirectory& facilities, hisbridge::v1::IntegratedView* out);
 

@@ -111,8 +111,9 @@ constexpr int kMaxMergeHops = 16;
 
 // The stored bytes of a patient, following merges to the survivor unless
 // told not to, and without events when asked.
+// `*survivor` (when not null) is set to the id of the patient returned.
 grpc::Status LoadPatientBytes(const view::ViewStore& store, const std::string& patient_id, bool follow_merges,
-                              bool omit_events, std::string* out) {
+                              bool omit_events, std::string* out, std::string* survivor = nullptr) {
   std::string id = patient_id;
   for (int hops = 0; hops < kMaxMergeHops; ++hops) {
     auto bytes = store.GetPatientBytes(id);
@@ -129,6 +130,7 @@ grpc::Status LoadPatientBytes(const view::ViewStore& store, const std::string& p
       id = header->merged_into;
       continue;
     }
+    if (survivor != nullptr) *survivor = id;
     if (omit_events) {
       auto stripped = view::StripPatientEvents(**bytes);
       if (!stripped.ok()) return ToGrpc(stripped.status());
@@ -446,8 +448,8 @@ grpc::Status QueryService::DoSearch(const hisbridge::v1::SearchPatientsRequest& 
 // --- GetIntegratedView ---
 
 grpc::ServerUnaryReactor* QueryService::GetIntegratedView(grpc::CallbackServerContext* context,
-                                                          const hisbridge::v1::GetIntegratedViewRequest* request,
-                                                          hisbridge::v1::IntegratedView* response) {
+                                                          const grpc::ByteBuffer* raw_request,
+                                                          grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   security::Caller caller;
   if (grpc::Status refused = AdmitRead(options_.authorizer, context, "QueryService.GetIntegratedView", &caller);
@@ -455,22 +457,32 @@ grpc::ServerUnaryReactor* QueryService::GetIntegratedView(grpc::CallbackServerCo
     reactor->Finish(refused);
     return reactor;
   }
-  if (request->patient_id().empty()) {
+  hisbridge::v1::GetIntegratedViewRequest request;
+  if (!ParseRaw(raw_request, &request)) {
+    reactor->Finish(InvalidArgument("the request is not a GetIntegratedViewRequest"));
+    return reactor;
+  }
+  if (request.patient_id().empty()) {
     reactor->Finish(InvalidArgument("patient_id is required"));
     return reactor;
   }
-  auto filter = MakeTimelineFilter(*request);
+  auto filter = MakeTimelineFilter(request);
   if (!filter.ok()) {
     reactor->Finish(ToGrpc(filter.status()));
     return reactor;
   }
-  AfterConsistency(views_, context, reactor, request->consistency(),
-                   [this, request, response, filter = std::move(*filter), caller] {
-                     Patient patient;
-                     grpc::Status s = LoadPatient(views_->store(), request->patient_id(), true, false, &patient);
+  const hisbridge::v1::ReadConsistency consistency = request.consistency();
+  AfterConsistency(views_, context, reactor, consistency,
+                   [this, patient_id = request.patient_id(), response, filter = std::move(*filter),
+                    caller = std::move(caller)] {
+                     std::string bytes, survivor;
+                     grpc::Status s = LoadPatientBytes(views_->store(), patient_id, /*follow_merges=*/true,
+                                                       /*omit_events=*/false, &bytes, &survivor);
                      if (!s.ok()) return s;
-                     Audit(options_.authorizer, caller, "QueryService.GetIntegratedView", {patient.patient_id()});
-                     BuildIntegratedView(std::move(patient), filter, *facilities_, response);
+                     auto view = BuildIntegratedViewBytes(bytes, filter, *facilities_);
+                     if (!view.ok()) return ToGrpc(view.status());
+                     SetRawResponse(std::move(*view), response);
+                     Audit(options_.authorizer, caller, "QueryService.GetIntegratedView", {survivor});
                      return grpc::Status::OK;
                    });
   return reactor;

@@ -9,7 +9,8 @@
 //                               possible / certainly-not
 //   SearchPatients              secondary indexes, paged by opaque tokens
 //   GetIntegratedView           one timeline of every facility's events, with
-//                               facility names and the referral chain
+//                               facility names and the referral chain, built
+//                               at the wire level from the stored bytes (raw)
 //   WatchChanges                change events from an opaque cursor
 //
 // Calls carrying ReadConsistency wait, without blocking any thread, until
@@ -68,7 +69,9 @@ struct QueryServiceOptions {
 };
 
 using QueryServiceBase = hisbridge::v1::QueryService::WithRawCallbackMethod_GetPatient<
-    hisbridge::v1::QueryService::WithRawCallbackMethod_LookupBySource<hisbridge::v1::QueryService::CallbackService>>;
+    hisbridge::v1::QueryService::WithRawCallbackMethod_LookupBySource<
+        hisbridge::v1::QueryService::WithRawCallbackMethod_GetIntegratedView<
+            hisbridge::v1::QueryService::CallbackService>>>;
 
 class QueryService final : public QueryServiceBase {
  public:
@@ -81,22 +84,23 @@ class QueryService final : public QueryServiceBase {
   void Shutdown();
 
   // Raw methods: the request and the response are serialized messages
-  // (GetPatientRequest / LookupBySourceRequest -> Patient).
+  // (GetPatientRequest / LookupBySourceRequest -> Patient,
+  // GetIntegratedViewRequest -> IntegratedView).
+  using QueryServiceBase::GetIntegratedView;
   using QueryServiceBase::GetPatient;
   using QueryServiceBase::LookupBySource;
   grpc::ServerUnaryReactor* GetPatient(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* LookupBySource(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetIntegratedView(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
 
   grpc::ServerUnaryReactor* Match(grpc::CallbackServerContext* context, const hisbridge::v1::MatchRequest* request,
                                   hisbridge::v1::MatchResponse* response) override;
   grpc::ServerUnaryReactor* SearchPatients(grpc::CallbackServerContext* context,
                                            const hisbridge::v1::SearchPatientsRequest* request,
                                            hisbridge::v1::SearchPatientsResponse* response) override;
-  grpc::ServerUnaryReactor* GetIntegratedView(grpc::CallbackServerContext* context,
-                                              const hisbridge::v1::GetIntegratedViewRequest* request,
-                                              hisbridge::v1::IntegratedView* response) override;
   grpc::ServerWriteReactor<hisbridge::v1::ChangeEvent>* WatchChanges(
       grpc::CallbackServerContext* context, const hisbridge::v1::WatchChangesRequest* request) override;
 

@@ -20,6 +20,7 @@ int ExportCommand(int argc, char** argv);
 int RebuildCommand(int argc, char** argv);
 int BackupCommand(int argc, char** argv);
 int ReportCommand(int argc, char** argv);
+int HistoryCommand(int argc, char** argv);
 
 }  // namespace hisbridge::cli
 

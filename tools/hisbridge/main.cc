@@ -29,6 +29,7 @@ const Command kCommands[] = {
     {"rebuild", hisbridge::cli::RebuildCommand, "re-link the inbox from offset 0 into a fresh patient index"},
     {"backup", hisbridge::cli::BackupCommand, "back up a data directory's RocksDB stores (running or stopped)"},
     {"report", hisbridge::cli::ReportCommand, "print the per-clinic data-quality report (table or CSV)"},
+    {"history", hisbridge::cli::HistoryCommand, "print a patient's audit trail: automatic decisions, steward actions"},
 };
 
 void PrintUsage(std::ostream& out) {
