@@ -399,7 +399,8 @@ TEST_F(SecureHistoryTest, OnlyAnAdminReadsItAndTheReadIsLoggedUnderItsIdentity) 
     request.set_facility_id("450321-WS-001");
     request.set_record_id("A1");
     *request.mutable_consistency()->mutable_after() = submitted.positions();
-    grpc::Status status = hisbridge::v1::QueryService::NewStub(ChannelAs("steward"))->LookupBySource(&context, request, &patient);
+    auto query = hisbridge::v1::QueryService::NewStub(ChannelAs("steward"));
+    grpc::Status status = query->LookupBySource(&context, request, &patient);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   const std::string id = patient.patient_id();
@@ -446,9 +447,10 @@ TEST_F(SecureHistoryTest, OnlyAnAdminReadsItAndTheReadIsLoggedUnderItsIdentity) 
             0)
       << out;
   EXPECT_THAT(out, HasSubstr("450321-WS-001/A1"));
-  EXPECT_NE(RunCommand(absl::StrCat(HISBRIDGE_BINARY, " history --patient ", id, " --data-dir ", dir_, "/node"), &out),
-            0)
+  EXPECT_EQ(RunCommand(absl::StrCat(HISBRIDGE_BINARY, " history --patient ", id, " --data-dir ", dir_, "/node"), &out),
+            1)
       << out;
+  EXPECT_THAT(out, HasSubstr("--keys"));
 }
 
 }  // namespace

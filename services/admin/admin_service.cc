@@ -270,8 +270,8 @@ grpc::ServerUnaryReactor* AdminService::ListAccessLog(grpc::CallbackServerContex
   }
   if (access_log_ == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                 "this process runs neither the query nor the linker role, so it keeps no access log; ask a "
-                                 "query replica (reads of views) or a linker (reads of audit histories)"));
+                                 "this process runs neither the query nor the linker role, so it keeps no access "
+                                 "log; ask a query replica (reads of views) or a linker (reads of audit histories)"));
     return reactor;
   }
   // A bounded local RocksDB scan (at most one page).

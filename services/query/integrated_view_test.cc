@@ -95,6 +95,23 @@ TEST_F(IntegratedViewTest, FiltersByTimeAndKind) {
   EXPECT_EQ(view.referrals_size(), 2);
 }
 
+TEST_F(IntegratedViewTest, WireLevelViewCarriesTheStoredEventBytes) {
+  auto bytes = BuildIntegratedViewBytes(patient_.SerializeAsString(), TimelineFilter{}, facilities_);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  hisbridge::v1::IntegratedView view;
+  ASSERT_TRUE(view.ParseFromString(*bytes));
+  ASSERT_EQ(view.timeline_size(), patient_.events_size());
+  for (int i = 0; i < view.timeline_size(); ++i) {
+    EXPECT_EQ(view.timeline(i).event().SerializeAsString(), patient_.events(i).SerializeAsString());
+  }
+  // Parsed and built as messages, the answer is the same.
+  hisbridge::v1::IntegratedView expected;
+  BuildIntegratedView(patient_, TimelineFilter{}, facilities_, &expected);
+  EXPECT_EQ(view.SerializeAsString(), expected.SerializeAsString());
+  EXPECT_EQ(BuildIntegratedViewBytes("\xff\xff", TimelineFilter{}, facilities_).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST_F(IntegratedViewTest, BadFiltersNameTheField) {
   hisbridge::v1::GetIntegratedViewRequest request;
   request.set_from("yesterday");
