@@ -6,6 +6,7 @@
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
 #include "libs/base/time_format.h"
+#include "libs/view/patient_wire.h"
 #include "libs/view/search_keys.h"
 
 namespace hisbridge::view {
@@ -19,8 +20,14 @@ namespace {
 // Where the search keys' derivation is recorded (the default family).
 constexpr absl::string_view kSearchSchemaKey = "search_schema";
 constexpr absl::string_view kSearchSchemaVersion = "search-v1";
+// What the match family holds (the default family): "summary-v1" is the
+// view without its events. Stores written before it hold stubs (no
+// provenance, no link details) and are rewritten when opened.
+constexpr absl::string_view kMatchSchemaKey = "match_schema";
+constexpr absl::string_view kMatchSchemaVersion = "summary-v1";
 
-// The part of a Patient the indexes are derived from.
+// The part of a Patient the indexes are derived from (what a batch
+// remembers of the patients it wrote).
 hisbridge::v1::Patient StubOf(const hisbridge::v1::Patient& patient) {
   hisbridge::v1::Patient stub;
   stub.set_patient_id(patient.patient_id());
@@ -119,7 +126,39 @@ PreparedPatient ViewStore::Prepare(const hisbridge::v1::Patient& patient, const 
   return prepared;
 }
 
+absl::Status ViewStore::RewriteSummaries() {
+  HB_ASSIGN_OR_RETURN(std::optional<std::string> stored_schema, store_->Get(0, kMatchSchemaKey));
+  if (stored_schema.value_or("") == kMatchSchemaVersion) return absl::OkStatus();
+  const absl::Time started = absl::Now();
+  index::WriteBatch batch = store_->NewBatch();
+  absl::Status failed;
+  int64_t rewritten = 0;
+  HB_RETURN_IF_ERROR(store_->Scan(patients_, "", [&](absl::string_view key, absl::string_view value) {
+    auto summary = StripPatientEvents(value);
+    if (!summary.ok()) {
+      failed = absl::DataLossError(absl::StrCat("corrupt view of patient ", key));
+      return false;
+    }
+    batch.Put(match_, key, *summary);
+    ++rewritten;
+    if (batch.ByteSize() >= (16 << 20)) {
+      failed = store_->Write(&batch);
+      batch = store_->NewBatch();
+    }
+    return failed.ok();
+  }));
+  HB_RETURN_IF_ERROR(failed);
+  batch.Put(0, kMatchSchemaKey, kMatchSchemaVersion);
+  HB_RETURN_IF_ERROR(store_->Write(&batch));
+  if (rewritten > 0) {
+    log::Info("query store: patient summaries rewritten",
+              {{"patients", rewritten}, {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ViewStore::LoadIndexes() {
+  HB_RETURN_IF_ERROR(RewriteSummaries());
   const absl::Time started = absl::Now();
   // The match index: every active patient's sources, prepared again (the
   // prepared form is not stored; a new matcher version re-derives it).
@@ -212,6 +251,10 @@ absl::Status ViewStore::LoadIndexes() {
 
 absl::StatusOr<std::optional<std::string>> ViewStore::GetPatientBytes(absl::string_view patient_id) const {
   return store_->Get(patients_, patient_id);
+}
+
+absl::StatusOr<std::optional<std::string>> ViewStore::GetPatientSummaryBytes(absl::string_view patient_id) const {
+  return store_->Get(match_, patient_id);
 }
 
 absl::StatusOr<std::optional<hisbridge::v1::Patient>> ViewStore::GetPatient(absl::string_view patient_id) const {
@@ -423,10 +466,11 @@ absl::StatusOr<bool> ViewStore::Batch::PutPatient(const hisbridge::v1::Patient& 
   }
   pending_prepared_[id] = std::move(prepared);
 
-  hisbridge::v1::Patient stub = StubOf(patient);
-  batch_.Put(store_->match_, id, stub.SerializeAsString());
-  batch_.Put(store_->patients_, id, patient.SerializeAsString());
-  pending_stubs_[id] = std::move(stub);
+  const std::string serialized = patient.SerializeAsString();
+  HB_ASSIGN_OR_RETURN(std::string summary, StripPatientEvents(serialized));
+  batch_.Put(store_->match_, id, summary);
+  batch_.Put(store_->patients_, id, serialized);
+  pending_stubs_[id] = StubOf(patient);
   return true;
 }
 

@@ -3,10 +3,10 @@
 //
 // Column families:
 //   patients        patient_id                  -> hisbridge.v1.Patient, as published
-//   match           patient_id                  -> the Patient without events, provenance
-//                                                  and link details (version, status,
-//                                                  region, source demographics): what
-//                                                  the indexes are derived from
+//   match           patient_id                  -> the Patient without its events (the
+//                                                  summary): what Match, SearchPatients
+//                                                  and omit_events answer with, and
+//                                                  what the indexes are derived from
 //   sources         facility_id, record_id      -> patient_id
 //   search          search key (search_keys.h)  -> ""   (active patients only)
 //   reviews         review_id                   -> hisbridge.v1.ReviewItem
@@ -27,7 +27,8 @@
 // patient's sources prepared by the matcher, blocking tokens, term
 // frequencies), open review counts per region, and the changes ranges.
 // When the matcher's version differs from the one the search keys were
-// derived with, they are rebuilt at open.
+// derived with, they are rebuilt at open; a store written before the match
+// family held summaries has them rewritten from the views at open.
 //
 // Thread safety: safe for concurrent reads and one writer (one Batch at a
 // time, committed by the thread that built it).
@@ -87,6 +88,9 @@ class ViewStore {
   // --- patients ---
   // The stored view exactly as published (serialized).
   absl::StatusOr<std::optional<std::string>> GetPatientBytes(absl::string_view patient_id) const;
+  // The stored view without its events (serialized), written with the
+  // view: a fraction of its size.
+  absl::StatusOr<std::optional<std::string>> GetPatientSummaryBytes(absl::string_view patient_id) const;
   absl::StatusOr<std::optional<hisbridge::v1::Patient>> GetPatient(absl::string_view patient_id) const;
   absl::StatusOr<std::optional<std::string>> PatientIdOfSource(absl::string_view facility_id,
                                                               absl::string_view record_id) const;
@@ -170,6 +174,7 @@ class ViewStore {
  private:
   ViewStore(std::unique_ptr<index::KvStore> store, ViewStoreOptions options);
   absl::Status LoadIndexes();
+  absl::Status RewriteSummaries();
   // Prepares the patient's sources; those unchanged since `previous_stub`
   // (same facility, record, demographics and event time in the same
   // region) are copied from `previous` instead of being prepared again.

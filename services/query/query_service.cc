@@ -110,13 +110,14 @@ void SetRawResponse(std::string bytes, grpc::ByteBuffer* response) {
 constexpr int kMaxMergeHops = 16;
 
 // The stored bytes of a patient, following merges to the survivor unless
-// told not to, and without events when asked.
-// `*survivor` (when not null) is set to the id of the patient returned.
+// told not to, and without events when asked (the stored summary: a
+// fraction of the view to read). `*survivor` (when not null) is set to the
+// id of the patient returned.
 grpc::Status LoadPatientBytes(const view::ViewStore& store, const std::string& patient_id, bool follow_merges,
                               bool omit_events, std::string* out, std::string* survivor = nullptr) {
   std::string id = patient_id;
   for (int hops = 0; hops < kMaxMergeHops; ++hops) {
-    auto bytes = store.GetPatientBytes(id);
+    auto bytes = omit_events ? store.GetPatientSummaryBytes(id) : store.GetPatientBytes(id);
     if (!bytes.ok()) return ToGrpc(bytes.status());
     if (!bytes->has_value()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -131,13 +132,7 @@ grpc::Status LoadPatientBytes(const view::ViewStore& store, const std::string& p
       continue;
     }
     if (survivor != nullptr) *survivor = id;
-    if (omit_events) {
-      auto stripped = view::StripPatientEvents(**bytes);
-      if (!stripped.ok()) return ToGrpc(stripped.status());
-      *out = std::move(*stripped);
-    } else {
-      *out = std::move(**bytes);
-    }
+    *out = std::move(**bytes);
     return grpc::Status::OK;
   }
   return grpc::Status(grpc::StatusCode::INTERNAL, absl::StrCat("merge chain of ", patient_id, " is too long"));
