@@ -163,8 +163,13 @@ TableMatch MatchChild(absl::string_view text, const Region& parent,
   TableMatch best;
   const size_t begin = IndexOf(&parent) + 1;
   const size_t end = kRegionSubtreeEnd[IndexOf(&parent)];
+  // Names and short names start with the same character: compare its
+  // bytes inline first, which rules out nearly every sibling without a
+  // call (the village-only search below tries every village of a county).
+  const size_t first = std::min<size_t>(text.size(), 3);
   for (size_t i = begin; i < end; i = kRegionSubtreeEnd[i]) {
     const Region& r = kRegions[i];
+    if (r.name.size() < first || std::memcmp(r.name.data(), text.data(), first) != 0) continue;
     size_t bytes = 0;
     if (HasPrefix(text, r.name)) {
       bytes = r.name.size();

@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/index/kv_store.h"
 #include "libs/view/search_keys.h"
 #include "libs/view/test_patients.h"
 
@@ -179,6 +180,42 @@ TEST_F(ViewStoreTest, IndexesAreRebuiltWhenTheStoreOpens) {
   by_name.set_name("李梅");
   by_name.set_birth_date("1990");
   EXPECT_THAT(Search(by_name), ElementsAre("450321-P0000002"));
+}
+
+TEST_F(ViewStoreTest, SummariesAreTheViewWithoutEvents) {
+  hisbridge::v1::Patient p = OnePatient("450321-P0000001", 1, kWang);
+  auto* provenance = p.add_provenance();
+  provenance->set_field("name");
+  provenance->set_rule("trust");
+  for (int i = 0; i < 3; ++i) p.add_events()->set_event_id("E" + std::to_string(i));
+  auto batch = store_->NewBatch();
+  ASSERT_TRUE(batch.PutPatient(p).value());
+  ASSERT_TRUE(store_->Commit(&batch).ok());
+  hisbridge::v1::Patient expected = p;
+  expected.clear_events();
+  EXPECT_EQ(store_->GetPatientSummaryBytes(p.patient_id()).value().value_or(""), expected.SerializeAsString());
+  EXPECT_FALSE(store_->GetPatientSummaryBytes("450321-P0000404").value().has_value());
+
+  // A store whose match family holds the older stubs (no provenance) gets
+  // summaries when it is opened.
+  store_.reset();
+  {
+    index::KvStoreOptions kv;
+    kv.families = {"patients", "match",    "sources", "search",         "reviews",   "review_order",
+                   "commands", "changes",  "offsets", "change_offsets", "watermarks"};
+    auto raw = index::KvStore::Open(dir_ + "/db", kv).value();
+    hisbridge::v1::Patient stub;
+    stub.set_patient_id(p.patient_id());
+    stub.set_version(p.version());
+    *stub.add_sources() = p.sources(0);
+    auto old = raw->NewBatch();
+    old.Put(raw->Family("match"), p.patient_id(), stub.SerializeAsString());
+    old.Delete(0, "match_schema");
+    ASSERT_TRUE(raw->Write(&old).ok());
+  }
+  Reopen();
+  EXPECT_EQ(store_->GetPatientSummaryBytes(p.patient_id()).value().value_or(""), expected.SerializeAsString());
+  EXPECT_EQ(store_->match_index().patient_count(), 1u);
 }
 
 TEST_F(ViewStoreTest, ReviewItemsNewestStateWinsAndCountsFollow) {
