@@ -368,35 +368,31 @@ grpc::ServerUnaryReactor* QueryService::SearchPatients(grpc::CallbackServerConte
     reactor->Finish(ToGrpc(plan.status()));
     return reactor;
   }
+  std::string start_after;
   if (!request->page_token().empty()) {
     auto token = view::DecodePageToken(request->page_token(), plan->fingerprint());
     if (!token.ok()) {
       reactor->Finish(ToGrpc(token.status()));
       return reactor;
     }
+    start_after = std::move(*token);
   }
-  AfterConsistency(views_, context, reactor, request->consistency(), [this, request, response, caller] {
-    grpc::Status s = DoSearch(*request, response);
-    if (s.ok()) {
-      std::vector<std::string> ids;
-      for (const auto& p : response->patients()) ids.push_back(p.patient_id());
-      Audit(options_.authorizer, caller, "QueryService.SearchPatients", ids);
-    }
-    return s;
-  });
+  AfterConsistency(views_, context, reactor, request->consistency(),
+                   [this, plan = std::move(*plan), start_after = std::move(start_after), request, response, caller] {
+                     grpc::Status s = DoSearch(plan, start_after, *request, response);
+                     if (s.ok()) {
+                       std::vector<std::string> ids;
+                       for (const auto& p : response->patients()) ids.push_back(p.patient_id());
+                       Audit(options_.authorizer, caller, "QueryService.SearchPatients", ids);
+                     }
+                     return s;
+                   });
   return reactor;
 }
 
-grpc::Status QueryService::DoSearch(const hisbridge::v1::SearchPatientsRequest& request,
+grpc::Status QueryService::DoSearch(const view::SearchPlan& plan, const std::string& start_after,
+                                    const hisbridge::v1::SearchPatientsRequest& request,
                                     hisbridge::v1::SearchPatientsResponse* response) const {
-  auto plan = view::SearchPlan::Make(request, view::ChinaToday(absl::Now()));
-  if (!plan.ok()) return ToGrpc(plan.status());
-  std::string start_after;
-  if (!request.page_token().empty()) {
-    auto token = view::DecodePageToken(request.page_token(), plan->fingerprint());
-    if (!token.ok()) return ToGrpc(token.status());
-    start_after = std::move(*token);
-  }
   const size_t page_size = static_cast<size_t>(request.page_size() == 0 ? kDefaultPageSize : request.page_size());
   const view::MatchIndex& index = views_->store().match_index();
   std::vector<std::string> ids;
@@ -405,7 +401,7 @@ grpc::Status QueryService::DoSearch(const hisbridge::v1::SearchPatientsRequest& 
   bool more = false;
   size_t scanned = 0;
   absl::Status scan = views_->store().ScanSearch(
-      plan->prefix(), start_after, [&](absl::string_view key, absl::string_view patient_id) {
+      plan.prefix(), start_after, [&](absl::string_view key, absl::string_view patient_id) {
         if (scanned++ >= options_.max_search_scan) {
           more = true;  // answer with what there is; the token goes on from here
           return false;
@@ -413,7 +409,7 @@ grpc::Status QueryService::DoSearch(const hisbridge::v1::SearchPatientsRequest& 
         const std::string id(patient_id);
         bool matches = false;
         if (!seen.count(id)) {
-          index.ForPatient(id, [&](const view::PreparedPatient& p) { matches = plan->Matches(p); });
+          index.ForPatient(id, [&](const view::PreparedPatient& p) { matches = plan.Matches(p); });
         }
         if (!matches) {
           last_key.assign(key.data(), key.size());
@@ -436,7 +432,7 @@ grpc::Status QueryService::DoSearch(const hisbridge::v1::SearchPatientsRequest& 
     if (!s.ok()) return s;
     *response->add_patients() = std::move(patient);
   }
-  if (more) response->set_next_page_token(view::EncodePageToken(plan->fingerprint(), last_key));
+  if (more) response->set_next_page_token(view::EncodePageToken(plan.fingerprint(), last_key));
   return grpc::Status::OK;
 }
 

@@ -36,11 +36,13 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <string>
 
 #include "absl/time/time.h"
 #include "hisbridge/v1/query.grpc.pb.h"
 #include "libs/records/facility_directory.h"
 #include "libs/security/authorizer.h"
+#include "libs/view/search_keys.h"
 #include "libs/view/view_materializer.h"
 
 namespace hisbridge::query {
@@ -108,7 +110,8 @@ class QueryService final : public QueryServiceBase {
   class WatchReactor;
   friend class WatchReactor;
   grpc::Status DoMatch(const hisbridge::v1::MatchRequest& request, hisbridge::v1::MatchResponse* response) const;
-  grpc::Status DoSearch(const hisbridge::v1::SearchPatientsRequest& request,
+  grpc::Status DoSearch(const view::SearchPlan& plan, const std::string& start_after,
+                        const hisbridge::v1::SearchPatientsRequest& request,
                         hisbridge::v1::SearchPatientsResponse* response) const;
   void WatcherDone();
 
