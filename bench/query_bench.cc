@@ -8,31 +8,37 @@
 //    source) with its clinical events from the file, and the views are
 //    applied to a query ViewStore. The development broker keeps only about
 //    5 MiB per partition, so a county this size cannot pass through Kafka.
-// 2. Serve: a Node with only the query role on that directory (it rebuilds
-//    its match and search indexes at start), against an in-process
-//    development broker with empty topics; health checking, reflection and
-//    the metrics interceptor are on, as in production.
-// 3. Load, one method at a time: an open-loop generator on the gRPC
-//    callback API sends requests at --rate per second (per method:
-//    --methods GetPatient:5000,...) for --duration after a --warmup, each
-//    with a 5 s deadline, and prints the rate achieved and the latency
-//    percentiles from the moment each request was sent to its answer.
-//    Requests pick uniformly among all patients (GetPatient), all source
-//    records (LookupBySource), the demographics of sampled source records
-//    without their resident id (Match: the blocking and scoring path, not
-//    the id lookup), name + birth year of sampled sources (SearchPatients)
-//    and the patients with the most clinical events (GetIntegratedView,
-//    the mean count is printed).
+// 2. Serve: this binary started again as a child process (internal flag
+//    --serve-address-file): a Node with only the query role on that
+//    directory (it rebuilds its match and search indexes at start), against
+//    an in-process development broker with empty topics; health checking,
+//    reflection, the access log and the metrics interceptor are on, as in
+//    production. Its resident memory and its CPU per request are read from
+//    /proc, apart from the load generator's.
+// 3. Load, one method at a time: an open-loop generator (a generic stub on
+//    the gRPC callback API that does not parse the answers) sends requests
+//    at their rate (--methods GetPatient:5000,...) for --duration after a
+//    --warmup, each with a 5 s deadline, and prints the rate achieved, the
+//    latency percentiles from the moment each request was sent to its
+//    answer, the CPU per request of the server and of the generator, the
+//    mean answer size and the machine's load average. Requests pick
+//    uniformly among all patients (GetPatient), all source records
+//    (LookupBySource), the demographics of sampled source records without
+//    their resident id (Match: the blocking and scoring path, not the id
+//    lookup), name + birth year of sampled sources (SearchPatients), and
+//    patients with about --view-events clinical events (GetIntegratedView).
 // 4. --freshness: a Node with every role (embedded broker, 8 inbox and
 //    views partitions) takes the first records of --county through Submit
-//    at --freshness-rate records/s in batches; after each Submit returns,
-//    a LookupBySource of one of its records with ReadConsistency(after =
+//    at --freshness-rate records/s in batches; after each Submit returns, a
+//    LookupBySource of the batch's last record with ReadConsistency(after =
 //    the returned positions) measures the time until the change is visible
-//    in query. Prints p50/p90/p99/max.
+//    in query. After a --freshness-warmup, prints p50/p90/p99/max, and p50
+//    and max by second.
 //
-//   hisbridge gen --people 200000 --seed 7 --out /tmp/county
+//   hisbridge gen --people 200000 --seed 7 --events 6 --out /tmp/county
 //   query_bench --county /tmp/county [--data-dir DIR] [--methods M:RATE,...]
 //               [--duration 10s] [--freshness]
+// (--events 6: with the default 3 events per record no patient has 50.)
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <stdlib.h>
@@ -68,6 +74,7 @@
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
 #include "libs/base/time_format.h"
+#include "libs/index/kv_store.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/linker/batch_linker.h"
 #include "libs/linker/link_engine.h"
@@ -233,13 +240,24 @@ struct Samples {
 };
 
 absl::Status Sample(const std::string& store_dir, int view_events, Samples* s) {
-  HB_ASSIGN_OR_RETURN(std::unique_ptr<match::Matcher> matcher, match::MakeMatcher("fs", ""));
-  view::ViewStoreOptions options;
-  options.matcher = matcher.get();
-  HB_ASSIGN_OR_RETURN(auto store, view::ViewStore::Open(store_dir, options));
+  // The views as stored, read directly (a ViewStore would rebuild its
+  // indexes first, which the server does anyway).
+  index::KvStoreOptions kv;
+  HB_ASSIGN_OR_RETURN(kv.families, index::KvStore::ListFamilies(store_dir));
+  kv.read_only = true;
+  kv.create_if_missing = false;
+  HB_ASSIGN_OR_RETURN(auto store, index::KvStore::Open(store_dir, kv));
+  const int patients = store->Family("patients");
+  if (patients < 0) return absl::NotFoundError(absl::StrCat(store_dir, " is not a query store"));
   std::mt19937_64 rng(7);
   std::vector<std::pair<int, std::string>> by_events;
-  HB_RETURN_IF_ERROR(store->ForEachPatient([&](const hisbridge::v1::Patient& p) {
+  hisbridge::v1::Patient p;
+  absl::Status parsed;
+  HB_RETURN_IF_ERROR(store->Scan(patients, "", [&](absl::string_view key, absl::string_view value) {
+    if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parsed = absl::DataLossError(absl::StrCat("corrupt view of patient ", key));
+      return false;
+    }
     if (p.status() != hisbridge::v1::PATIENT_STATUS_ACTIVE) return true;
     s->patient_ids.push_back(p.patient_id());
     by_events.emplace_back(p.events_size(), p.patient_id());
@@ -256,6 +274,7 @@ absl::Status Sample(const std::string& store_dir, int view_events, Samples* s) {
     }
     return true;
   }));
+  HB_RETURN_IF_ERROR(parsed);
   if (by_events.empty()) return absl::OkStatus();
   std::sort(by_events.begin(), by_events.end());
   const int most = by_events.back().first;
