@@ -19,6 +19,9 @@
 #include "libs/base/status_macros.h"
 #include "libs/base/time_format.h"
 #include "libs/kafka/dev_broker.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "libs/kafka/producer.h"
 #include "libs/kafka/watermark_monitor.h"
 #include "libs/linker/link_engine.h"
@@ -162,7 +165,25 @@ absl::Status Node::Start() {
     log::Info("matcher loaded", {{"model", matcher_->version()}});
   }
   if (options_.roles.count(Role::kLinker)) {
-    engine_ = std::make_unique<linker::LinkEngine>(matcher_.get(), facilities_.get());
+    linker::EngineOptions engine_options;
+    if (!options_.source_trust.empty()) {
+      const std::vector<std::string> parts = absl::StrSplit(options_.source_trust, ',');
+      if (parts.size() != engine_options.tier_trust.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--source-trust: expected ", engine_options.tier_trust.size(),
+            " comma-separated integers (county hospital, TCM hospital, township health centre, village clinic, "
+            "other), got \"", options_.source_trust, "\""));
+      }
+      for (size_t i = 0; i < parts.size(); ++i) {
+        int value = 0;
+        if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[i]), &value)) {
+          return absl::InvalidArgumentError(absl::StrCat("--source-trust: item ", i + 1, " (\"", parts[i],
+                                                         "\") is not an integer"));
+        }
+        engine_options.tier_trust[i] = value;
+      }
+    }
+    engine_ = std::make_unique<linker::LinkEngine>(matcher_.get(), facilities_.get(), engine_options);
     linker::StreamingLinkerOptions linker_options;
     linker_options.kafka = options_.kafka;
     linker_options.topics = options_.topics;

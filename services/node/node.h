@@ -81,6 +81,10 @@ struct NodeOptions {
   std::string matcher = "fs";
   // Model file for "fs"; empty for the compiled-in default model.
   std::string model_path;
+  // Survivorship trust per facility tier, higher wins: "county hospital,
+  // TCM hospital, township health centre, village clinic, other", e.g.
+  // "4,3,2,1,0" (the default).
+  std::string source_trust = "4,3,2,1,0";
   // Linker consumer group and static member id.
   std::string linker_group = "hisbridge-linker";
   std::string linker_instance;

@@ -65,6 +65,9 @@ int ServeCommand(int argc, char** argv) {
   flags.String("matcher", &node.matcher,
                "record matcher: fs (probabilistic Fellegi-Sunter) or id-exact (same resident id only)");
   flags.String("model", &node.model_path, "matcher model file (hisbridge train); empty for the built-in model");
+  flags.String("source-trust", &node.source_trust,
+               "survivorship trust per facility tier, higher wins: county hospital, TCM hospital, township health "
+               "centre, village clinic, other");
   flags.String("linker-group", &node.linker_group, "Kafka consumer group of the linkers");
   flags.String("linker-instance", &node.linker_instance,
                "static group member id (e.g. the StatefulSet pod name); empty for dynamic membership");
