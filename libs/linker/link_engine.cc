@@ -163,6 +163,9 @@ class LinkEngine::Application {
   }
   // Audit entry and change event about a patient as a whole (no record).
   void AddPatientChange(ChangeKind kind, const std::string& patient_id, const std::string& other);
+  // Both: `record` may be null.
+  void AddChangeOf(ChangeKind kind, const std::string& patient_id, const RecordState* record,
+                   const std::string& other, const LinkInfo* link);
 
   void AddChange(ChangeKind kind, const std::string& patient_id, RecordHandle h, const std::string& other = "",
                  const LinkInfo* link = nullptr);
@@ -709,35 +712,32 @@ void LinkEngine::Application::CloseReviewIfOpen(RecordHandle h, const std::strin
 
 void LinkEngine::Application::AddChange(ChangeKind kind, const std::string& patient_id, RecordHandle h,
                                         const std::string& other, const LinkInfo* link) {
+  AddChangeOf(kind, patient_id, &Rec(h), other, link);
+}
+
+void LinkEngine::Application::AddPatientChange(ChangeKind kind, const std::string& patient_id,
+                                               const std::string& other) {
+  AddChangeOf(kind, patient_id, nullptr, other, nullptr);
+}
+
+void LinkEngine::Application::AddChangeOf(ChangeKind kind, const std::string& patient_id, const RecordState* record,
+                                          const std::string& other, const LinkInfo* link) {
   if (!engine_.options_.keep_history) return;
   hisbridge::v1::ChangeEvent e;
   e.set_kind(kind);
   e.set_patient_id(patient_id);
   e.set_other_patient_id(other);
-  e.set_facility_id(Rec(h).facility_id());
-  e.set_record_id(Rec(h).record_id());
+  if (record != nullptr) {
+    e.set_facility_id(record->facility_id());
+    e.set_record_id(record->record_id());
+  }
   e.set_time(now_);
   e.mutable_cause()->set_topic(position_.topic);
   e.mutable_cause()->set_partition(position_.partition);
   e.mutable_cause()->set_offset(position_.offset);
   if (link != nullptr) *e.mutable_link() = *link;
   changes_.change_events.push_back(e);
-  AddAudit(patient_id, ChangeAction(kind), &Rec(h), other, link);
-}
-
-void LinkEngine::Application::AddPatientChange(ChangeKind kind, const std::string& patient_id,
-                                               const std::string& other) {
-  if (!engine_.options_.keep_history) return;
-  hisbridge::v1::ChangeEvent e;
-  e.set_kind(kind);
-  e.set_patient_id(patient_id);
-  e.set_other_patient_id(other);
-  e.set_time(now_);
-  e.mutable_cause()->set_topic(position_.topic);
-  e.mutable_cause()->set_partition(position_.partition);
-  e.mutable_cause()->set_offset(position_.offset);
-  changes_.change_events.push_back(e);
-  AddAudit(patient_id, ChangeAction(kind), nullptr, other, nullptr);
+  AddAudit(patient_id, ChangeAction(kind), record, other, link);
 }
 
 void LinkEngine::Application::AddAudit(const std::string& patient_id, const std::string& action,
