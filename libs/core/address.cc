@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -37,6 +39,89 @@ constexpr absl::string_view kNotAfterShortName[] = {"镇", "乡", "村", "街", 
                                                     "组", "队", "屯", "里", "城", "省"};
 
 size_t IndexOf(const Region* r) { return static_cast<size_t>(r - kRegions); }
+
+// The first three bytes of `s` (one BMP Han character) packed into an
+// integer, 0 when `s` is shorter. Region names all start with a Han
+// character, so two names can share a prefix only if these agree.
+inline uint32_t Head3(absl::string_view s) {
+  if (s.size() < 3) return 0;
+  return static_cast<uint32_t>(static_cast<unsigned char>(s[0])) << 16 |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[1])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[2]));
+}
+
+// Every region's direct children as one contiguous run of (first character,
+// region) pairs. In kRegions a township's siblings are separated by its
+// villages, so walking siblings there touches a cache line per village;
+// scanning this array touches a few. Built once, on first use, from the
+// static tables; immutable afterwards and safe to read from any thread.
+class ChildIndex {
+ public:
+  struct Child {
+    uint32_t head;    // Head3 of the region's name (== Head3 of its short name)
+    uint32_t region;  // index into kRegions
+  };
+
+  static const ChildIndex& Get() {
+    static const ChildIndex* const index = new ChildIndex();
+    return *index;
+  }
+
+  absl::Span<const Child> ChildrenOf(size_t region) const {
+    return absl::MakeConstSpan(children_.data() + begin_[region],
+                               begin_[region + 1] - begin_[region]);
+  }
+
+ private:
+  ChildIndex() {
+    begin_.reserve(internal::kRegionCount + 1);
+    children_.reserve(internal::kRegionCount);
+    for (size_t i = 0; i < internal::kRegionCount; ++i) {
+      begin_.push_back(static_cast<uint32_t>(children_.size()));
+      for (size_t c = i + 1; c < kRegionSubtreeEnd[i]; c = kRegionSubtreeEnd[c]) {
+        children_.push_back({Head3(kRegions[c].name), static_cast<uint32_t>(c)});
+      }
+    }
+    begin_.push_back(static_cast<uint32_t>(children_.size()));
+  }
+
+  std::vector<uint32_t> begin_;  // kRegionCount + 1 offsets into children_
+  std::vector<Child> children_;
+};
+
+// The run of kRegionNames whose names start with the same two Han
+// characters, by those characters' six bytes: one hash probe instead of a
+// binary search over every name (called up to four times per address).
+class NameHeadIndex {
+ public:
+  struct Run {
+    uint32_t begin;
+    uint32_t end;
+  };
+
+  static const NameHeadIndex& Get() {
+    static const NameHeadIndex* const index = new NameHeadIndex();
+    return *index;
+  }
+
+  Run Find(uint64_t head) const {
+    const auto it = runs_.find(head);
+    return it == runs_.end() ? Run{0, 0} : it->second;
+  }
+
+ private:
+  NameHeadIndex() {
+    for (size_t i = 0; i < kRegionNameCount;) {
+      size_t j = i;
+      while (j < kRegionNameCount && internal::kRegionNameHeads[j] == internal::kRegionNameHeads[i])
+        ++j;
+      runs_[internal::kRegionNameHeads[i]] = {static_cast<uint32_t>(i), static_cast<uint32_t>(j)};
+      i = j;
+    }
+  }
+
+  absl::flat_hash_map<uint64_t, Run> runs_;
+};
 
 // StartsWith for Han text: the third byte of a character differs most often,
 // so test it before calling memcmp. Hot in every suffix scan.
@@ -133,10 +218,9 @@ TableMatch MatchRegionName(absl::string_view text, RegionLevel level, const Regi
   uint64_t head = 0;
   for (size_t k = 0; k < 6; ++k) head = (head << 8) | static_cast<unsigned char>(text[k]);
   // The names sharing those two characters form one run of the index.
-  const uint64_t* heads_end = internal::kRegionNameHeads + kRegionNameCount;
-  const uint64_t* h = std::lower_bound(internal::kRegionNameHeads, heads_end, head);
-  for (; h != heads_end && *h == head; ++h) {
-    const RegionNameEntry* it = kRegionNames + (h - internal::kRegionNameHeads);
+  const NameHeadIndex::Run run = NameHeadIndex::Get().Find(head);
+  for (uint32_t k = run.begin; k < run.end; ++k) {
+    const RegionNameEntry* it = kRegionNames + k;
     if (!HasPrefix(text, it->name)) continue;
     const Region& r = kRegions[it->region];
     if (r.level() != level) continue;
@@ -161,15 +245,14 @@ TableMatch MatchRegionName(absl::string_view text, RegionLevel level, const Regi
 TableMatch MatchChild(absl::string_view text, const Region& parent,
                       absl::Span<const absl::string_view> suffixes) {
   TableMatch best;
-  const size_t begin = IndexOf(&parent) + 1;
-  const size_t end = kRegionSubtreeEnd[IndexOf(&parent)];
-  // Names and short names start with the same character: compare its
-  // bytes inline first, which rules out nearly every sibling without a
-  // call (the village-only search below tries every village of a county).
-  const size_t first = std::min<size_t>(text.size(), 3);
-  for (size_t i = begin; i < end; i = kRegionSubtreeEnd[i]) {
-    const Region& r = kRegions[i];
-    if (r.name.size() < first || std::memcmp(r.name.data(), text.data(), first) != 0) continue;
+  // Names and short names start with the same character: comparing it
+  // rules out nearly every sibling without reading the region (the
+  // village-only search below tries every village of a county).
+  const uint32_t head = Head3(text);
+  if (head == 0) return best;
+  for (const ChildIndex::Child& child : ChildIndex::Get().ChildrenOf(IndexOf(&parent))) {
+    if (child.head != head) continue;
+    const Region& r = kRegions[child.region];
     size_t bytes = 0;
     if (HasPrefix(text, r.name)) {
       bytes = r.name.size();
@@ -326,17 +409,30 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
   if (!NormalizeNfkc(bounded, &folded)) {
     AddIssue(out, AddressIssue::kInvalidUtf8);
   } else {
+    // Kept characters are copied in runs, as the NFKC form spells them.
     size_t pos = 0;
+    size_t run = 0;
+    bool too_long = false;
     while (pos < folded.size()) {
+      const size_t start = pos;
       char32_t cp;
-      if (!DecodeUtf8(folded, &pos, &cp)) break;  // NFKC output is valid; never loop
-      if (IsDroppedPunctuation(cp)) continue;
-      if (out->text.size() + 4 > kMaxAddressBytes) {
-        AddIssue(out, AddressIssue::kTooLong);
+      if (!DecodeUtf8(folded, &pos, &cp)) {  // NFKC output is valid; never loop
+        pos = start;
         break;
       }
-      AppendUtf8(cp, &out->text);
+      if (IsDroppedPunctuation(cp)) {
+        out->text.append(folded, run, start - run);
+        run = pos;
+        continue;
+      }
+      if (out->text.size() + (start - run) + 4 > kMaxAddressBytes) {
+        pos = start;
+        too_long = true;
+        break;
+      }
     }
+    out->text.append(folded, run, pos - run);
+    if (too_long) AddIssue(out, AddressIssue::kTooLong);
     if (raw.size() > 4 * kMaxAddressBytes) AddIssue(out, AddressIssue::kTooLong);
   }
   folded.clear();
@@ -355,9 +451,11 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
   // An address that starts with a township of the facility's own county
   // ("东山瑶族乡三江村") names no higher level, however much its first
   // characters look like some county elsewhere (东山县 of Fujian).
+  const Region* const hint_region =
+      context.county_hint.size() == 6 ? FindRegion(context.county_hint) : nullptr;
   const Region* hinted_county = nullptr;
-  if (context.county_hint.size() == 6 && out->address_code.empty()) {
-    const Region* r = FindRegion(context.county_hint);
+  if (hint_region != nullptr && out->address_code.empty()) {
+    const Region* r = hint_region;
     if (r != nullptr && r->level() == RegionLevel::kCounty &&
         MatchChild(rest, *r, kTownshipSuffixes).region != nullptr) {
       hinted_county = r;
@@ -422,24 +520,21 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
       take(n, &out->county);
     }
   }
-  if (context_region != nullptr) SetCodesFrom(*context_region, out);
 
   // The county the township and village are resolved in: the text's, else
   // the code's, else the hint (only when the text named no other county).
   const Region* county =
       context_region != nullptr && context_region->level() == RegionLevel::kCounty ? context_region
                                                                                    : nullptr;
-  bool county_from_hint = false;
   if (county == nullptr && out->county.empty()) {
     const absl::string_view fallback = !out->address_code.empty()
                                            ? absl::string_view(out->address_code).substr(0, 6)
                                            : context.county_hint;
     if (fallback.size() == 6) {
-      const Region* r = FindRegion(fallback);
+      const Region* r = out->address_code.empty() ? hint_region : FindRegion(fallback);
       if (r != nullptr && r->level() == RegionLevel::kCounty &&
           (context_region == nullptr || absl::StartsWith(r->code, context_region->code))) {
         county = r;
-        county_from_hint = true;
       }
     }
   }
@@ -457,17 +552,12 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
       take(n, &out->township);
     }
   }
-  if (township != nullptr) {
-    if (county_from_hint) SetCodesFrom(*county, out);
-    SetCodesFrom(*township, out);
-  }
 
   const Region* village = nullptr;
   if (township != nullptr) {
     if (const TableMatch m = MatchChild(rest, *township, kVillageSuffixes); m.region != nullptr) {
       take(m.bytes, &out->village);
       village = m.region;
-      SetCodesFrom(*village, out);
     }
   } else if (county != nullptr && out->township.empty()) {
     // "大坪村11组": clinics often write only the village. A village name
@@ -486,8 +576,14 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
     if (unique.region != nullptr && !ambiguous) {
       take(unique.bytes, &out->village);
       village = unique.region;
-      SetCodesFrom(*village, out);
     }
+  }
+  // The deepest region resolved sets every level's code: each lower one lies
+  // inside the one above (a hinted county only when the text named none).
+  if (const Region* deepest = village != nullptr    ? village
+                              : township != nullptr ? township
+                                                    : context_region) {
+    SetCodesFrom(*deepest, out);
   }
   if (village == nullptr) {
     if (const size_t n = MatchBySuffix(rest, kVillageSuffixes, 6, 1)) {
@@ -543,19 +639,20 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
   if (!out->county_code.empty()) {
     out->county_key = out->county_code;
   } else if (!out->county.empty()) {
-    out->county_key = absl::StrCat("n:", StripSuffix(out->county, kCountySuffixes));
+    absl::StrAppend(&out->county_key, "n:", StripSuffix(out->county, kCountySuffixes));
   }
   if (!out->township_code.empty()) {
     out->township_key = out->township_code;
   } else if (!out->township.empty()) {
-    out->township_key =
-        absl::StrCat(out->county_key, ":", StripSuffix(out->township, kTownshipSuffixes));
+    absl::StrAppend(&out->township_key, out->county_key, ":",
+                    StripSuffix(out->township, kTownshipSuffixes));
   }
   if (village != nullptr) {
     out->village_name.assign(village->short_name.data(), village->short_name.size());
   } else if (!out->village.empty()) {
     const absl::string_view v = StripSuffix(out->village, {"村民委员会", "居民委员会", "村委会", "居委会"});
-    out->village_name = std::string(StripSuffix(v, kVillageSuffixes));
+    const absl::string_view name = StripSuffix(v, kVillageSuffixes);
+    out->village_name.assign(name.data(), name.size());
   }
   if (out->village_name.empty() && !out->village_code.empty()) {
     if (const Region* r = FindRegion(out->village_code)) {
@@ -568,7 +665,7 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
     const absl::string_view parent = !out->township_key.empty()
                                          ? absl::string_view(out->township_key)
                                          : absl::string_view(out->county_key);
-    out->village_key = absl::StrCat(parent, "/", StripSuffix(out->village, kVillageSuffixes));
+    absl::StrAppend(&out->village_key, parent, "/", StripSuffix(out->village, kVillageSuffixes));
   }
 }
 

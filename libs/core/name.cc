@@ -719,8 +719,8 @@ void NormalizeName(absl::string_view raw, NormalizedName* out) {
       char32_t cp;
       if (!DecodeUtf8(out->han, &split, &cp)) break;
     }
-    out->surname = out->han.substr(0, split);
-    out->given = out->han.substr(split);
+    out->surname.assign(out->han, 0, split);
+    out->given.assign(out->han, split, std::string::npos);
   } else {
     out->given = out->han;
   }

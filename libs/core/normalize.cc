@@ -54,6 +54,7 @@ void NormalizeNameField(const PatientFields& r, NormalizedPatient* p, Reporter& 
     report.Add("name", "name.invalid_utf8", Severity::kError, "name is not valid UTF-8");
     return;
   }
+  if (n.issues == 0 && !n.is_placeholder()) return;  // the common case: nothing to say
   const std::string q = Quote(r.name);
   if (n.has(NameIssue::kTooLong)) {
     report.Add("name", "name.too_long", Severity::kError,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/region_data.h"
@@ -53,12 +54,18 @@ const Region* FindRegion(absl::string_view code) {
     key = key * 10 + static_cast<uint64_t>(c - '0');
   }
   key = key * 16 + code.size();
-  const internal::RegionCodeKey* begin = internal::kRegionCodeKeys;
-  const internal::RegionCodeKey* end = begin + kRegionCount;
-  const internal::RegionCodeKey* it = std::lower_bound(
-      begin, end, key, [](const internal::RegionCodeKey& k, uint64_t v) { return k.key < v; });
-  if (it == end || it->key != key) return nullptr;
-  return &kRegions[it->region];
+  // One hash probe instead of a binary search over 61k keys: the address
+  // parser looks codes up several times per record.
+  static const absl::flat_hash_map<uint64_t, uint32_t>* const by_key = [] {
+    auto* map = new absl::flat_hash_map<uint64_t, uint32_t>();
+    map->reserve(kRegionCount);
+    for (size_t i = 0; i < kRegionCount; ++i)
+      map->emplace(internal::kRegionCodeKeys[i].key, internal::kRegionCodeKeys[i].region);
+    return map;
+  }();
+  const auto it = by_key->find(key);
+  if (it == by_key->end()) return nullptr;
+  return &kRegions[it->second];
 }
 
 std::vector<const Region*> ChildrenOf(const Region& region) {

@@ -37,8 +37,18 @@ bool NormalizeNfkc(absl::string_view text, std::string* out) {
   size_t run_start = 0;
   size_t pos = 0;
   while (pos < text.size()) {
-    if (static_cast<unsigned char>(text[pos]) < 0x80) {
+    const unsigned char lead = static_cast<unsigned char>(text[pos]);
+    if (lead < 0x80) {
       ++pos;
+      continue;
+    }
+    // U+4000..U+9FFF (lead bytes E4..E9: CJK extension A's tail, the Yijing
+    // hexagrams and the unified ideographs) is NFKC-invariant and never
+    // composes: skip it without decoding, it is most of a Chinese record.
+    if (lead >= 0xE4 && lead <= 0xE9 && text.size() - pos >= 3 &&
+        (static_cast<unsigned char>(text[pos + 1]) & 0xC0) == 0x80 &&
+        (static_cast<unsigned char>(text[pos + 2]) & 0xC0) == 0x80) {
+      pos += 3;
       continue;
     }
     const size_t start = pos;

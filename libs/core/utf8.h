@@ -28,7 +28,7 @@ bool IsValidUtf8(absl::string_view text);
 size_t FirstInvalidUtf8(absl::string_view text);
 
 // Appends the UTF-8 encoding of `cp` (which must be a Unicode scalar value).
-void AppendUtf8(char32_t cp, std::string* out);
+inline void AppendUtf8(char32_t cp, std::string* out);
 
 // Number of code points in valid UTF-8 text.
 size_t CountCodePoints(absl::string_view text);
@@ -67,6 +67,33 @@ inline bool DecodeUtf8(absl::string_view text, size_t* pos, char32_t* cp) {
   *cp = value;
   *pos = i + len;
   return true;
+}
+
+// Inline, and one append per code point: name and address normalisers
+// append every character they keep.
+inline void AppendUtf8(char32_t cp, std::string* out) {
+  char buf[4];
+  size_t n;
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+    return;
+  } else if (cp < 0x800) {
+    buf[0] = static_cast<char>(0xC0 | (cp >> 6));
+    buf[1] = static_cast<char>(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    buf[0] = static_cast<char>(0xE0 | (cp >> 12));
+    buf[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    buf[2] = static_cast<char>(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    buf[0] = static_cast<char>(0xF0 | (cp >> 18));
+    buf[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    buf[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    buf[3] = static_cast<char>(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  out->append(buf, n);
 }
 
 }  // namespace hisbridge::core
