@@ -256,6 +256,27 @@ absl::string_view DateMatchName(DateMatch match) {
   return "different";
 }
 
+namespace {
+
+// The date's digits as YYYYMMDD (years outside 0..9999 wrap, which only
+// makes such dates compare as different).
+void WriteYyyymmdd(const BirthDate& d, char out[8]) {
+  const int year = ((d.year % 10000) + 10000) % 10000;
+  const int fields[3] = {year, d.month % 100, d.day % 100};
+  const int widths[3] = {4, 2, 2};
+  int pos = 0;
+  for (int f = 0; f < 3; ++f) {
+    int v = fields[f] < 0 ? 0 : fields[f];
+    for (int k = widths[f] - 1; k >= 0; --k) {
+      out[pos + k] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    pos += widths[f];
+  }
+}
+
+}  // namespace
+
 DateMatch CompareBirthDates(const BirthDate& a, const BirthDate& b) {
   if (!a.ok() || !b.ok()) return DateMatch::kMissing;
   if (a.precision != DatePrecision::kDay || b.precision != DatePrecision::kDay) {
@@ -266,9 +287,14 @@ DateMatch CompareBirthDates(const BirthDate& a, const BirthDate& b) {
   }
   if (a.date == b.date) return DateMatch::kExact;
   if (a.year == b.year && a.month == b.day && a.day == b.month) return DateMatch::kDayMonthSwapped;
-  const std::string x = absl::StrFormat("%04d%02d%02d", a.year, a.month, a.day);
-  const std::string y = absl::StrFormat("%04d%02d%02d", b.year, b.month, b.day);
-  const IdDifference diff = ClassifyIdDifference(x, y);
+  // YYYYMMDD in fixed buffers: the matcher compares dates for every
+  // candidate pair, so no allocation here.
+  char x[8];
+  char y[8];
+  WriteYyyymmdd(a, x);
+  WriteYyyymmdd(b, y);
+  const IdDifference diff =
+      ClassifyIdDifference(absl::string_view(x, 8), absl::string_view(y, 8));
   if (diff == IdDifference::kOneCharacterDifferent ||
       diff == IdDifference::kAdjacentTransposition) {
     return DateMatch::kTypo;

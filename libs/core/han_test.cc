@@ -135,6 +135,20 @@ TEST(Pinyin, EditDistanceCountsTranspositionsOnce) {
   EXPECT_EQ(EditDistance(std::string(100, 'a'), std::string(100, 'a')), 0);
 }
 
+TEST(Pinyin, EditDistanceAtMostAgreesWithEditDistance) {
+  const char* const words[] = {"", "a", "ab", "ba", "abc", "wangxiaoming", "wangxiaomin", "wnagxiaoming",
+                               "wangxiaomng", "zhangwei", "zhangwie", "changwei", "xiaoming", "wangming"};
+  for (const char* x : words) {
+    for (const char* y : words) {
+      const int d = EditDistance(x, y);
+      for (int k = 0; k <= 4; ++k) {
+        EXPECT_EQ(EditDistanceAtMost(x, y, k), d <= k) << x << " / " << y << " within " << k;
+      }
+    }
+  }
+  EXPECT_FALSE(EditDistanceAtMost("abc", "abd", -1));
+}
+
 TEST(Pinyin, TreatsUmlautSpellingsAsEquivalent) {
   EXPECT_TRUE(SyllablesEquivalent(*FindSyllable("lv"), *FindSyllable("lu")));
   EXPECT_TRUE(SyllablesEquivalent(*FindSyllable("nv"), *FindSyllable("nu")));

@@ -856,9 +856,8 @@ NameMatch CompareNames(const NormalizedName& a, const NormalizedName& b) {
       return NameMatch::kReordered;
   }
   if (!a.pinyin.empty() && !b.pinyin.empty()) {
-    const int distance = PinyinDistance(a, b);
     const size_t longest = std::max(a.pinyin.size(), b.pinyin.size());
-    if (distance <= (longest > 8 ? 2 : 1)) return NameMatch::kPinyinClose;
+    if (EditDistanceAtMost(a.pinyin, b.pinyin, longest > 8 ? 2 : 1)) return NameMatch::kPinyinClose;
   }
   return NameMatch::kDifferent;
 }

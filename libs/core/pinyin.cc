@@ -68,27 +68,51 @@ bool SegmentPinyin(absl::string_view letters, SyllableList* out) {
   return true;
 }
 
-int EditDistance(absl::string_view a, absl::string_view b) {
+namespace {
+
+// The OSA dynamic programme over three rotating rows. With `bound` >= 0 it
+// returns bound + 1 as soon as two consecutive rows exceed the bound: every
+// later cell derives from those two rows plus a non-negative cost.
+int OsaDistance(absl::string_view a, absl::string_view b, int bound) {
   a = a.substr(0, kMaxLetters);
   b = b.substr(0, kMaxLetters);
   const size_t m = a.size();
   const size_t n = b.size();
-  // Three rolling rows: the transposition case looks two rows back.
-  std::array<int, kMaxLetters + 1> prev2{}, prev{}, cur{};
+  if (bound >= 0 && (m > n ? m - n : n - m) > static_cast<size_t>(bound)) return bound + 1;
+  std::array<int, kMaxLetters + 1> rows[3];
+  int* prev2 = rows[0].data();
+  int* prev = rows[1].data();
+  int* cur = rows[2].data();
   for (size_t j = 0; j <= n; ++j) prev[j] = static_cast<int>(j);
+  bool prev_over = false;
   for (size_t i = 1; i <= m; ++i) {
     cur[0] = static_cast<int>(i);
+    int row_min = cur[0];
     for (size_t j = 1; j <= n; ++j) {
       const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
       int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        v = std::min(v, prev2[j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, prev2[j - 2] + 1);
       cur[j] = v;
+      row_min = std::min(row_min, v);
     }
+    const bool over = bound >= 0 && row_min > bound;
+    if (over && prev_over) return bound + 1;
+    prev_over = over;
+    int* recycled = prev2;
     prev2 = prev;
     prev = cur;
+    cur = recycled;
   }
   return prev[n];
+}
+
+}  // namespace
+
+int EditDistance(absl::string_view a, absl::string_view b) { return OsaDistance(a, b, -1); }
+
+bool EditDistanceAtMost(absl::string_view a, absl::string_view b, int max_distance) {
+  if (max_distance < 0) return false;
+  return OsaDistance(a, b, max_distance) <= max_distance;
 }
 
 bool SyllablesEquivalent(SyllableId a, SyllableId b) {

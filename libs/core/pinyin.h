@@ -31,6 +31,10 @@ bool SegmentPinyin(absl::string_view letters, SyllableList* out);
 // compared on their first 64 bytes.
 int EditDistance(absl::string_view a, absl::string_view b);
 
+// EditDistance(a, b) <= max_distance, stopping as soon as the answer is
+// known (the matcher asks only "within 1 or 2?" of every candidate pair).
+bool EditDistanceAtMost(absl::string_view a, absl::string_view b, int max_distance);
+
 // Two syllables that a latin-letter spelling cannot tell apart: identical,
 // or differing only in ü written as u ("lv" / "lu", "nve" / "nue").
 bool SyllablesEquivalent(SyllableId a, SyllableId b);

@@ -25,7 +25,7 @@ struct BatchLinker::Prepared {
   bool is_patient = false;
   bool prepared = false;
   std::string region;
-  match::MatchRecord match;
+  PreparedUpsert upsert;
 };
 
 struct BatchLinker::Chunk {
@@ -99,8 +99,8 @@ void BatchLinker::PrepareChunk(Chunk* chunk) const {
     item.region = facilities_->RegionOf(parsed.record.facility_id());
     item.record.Swap(&parsed.record);
     if (records::ParseOp(item.record.op()) == records::RecordOp::kUpsert) {
-      engine_->PrepareRecord(item.record, LinkEngine::RecordDay(absl::ToUnixMicros(item.event_time)), item.region,
-                             &item.match);
+      engine_->PrepareUpsert(item.record, LinkEngine::RecordDay(absl::ToUnixMicros(item.event_time)), item.region,
+                             &item.upsert);
       item.prepared = true;
     }
   }
@@ -126,7 +126,7 @@ void BatchLinker::Apply(Prepared* item, const RejectFn& on_reject) {
   // message time so decisions are stamped as in streaming.
   InputPosition position{"file", 0, sequence_++, item->event_time};
   RegionChanges& changes = changes_.For(state);
-  (void)engine_->Apply(event, position, state, &changes, &stats_.engine, item->prepared ? &item->match : nullptr);
+  (void)engine_->Apply(event, position, state, &changes, &stats_.engine, item->prepared ? &item->upsert : nullptr);
   // Nothing is persisted in batch mode; forget what changed.
   changes_.Clear();
   // Hand the record's memory back to the item for the next use of its chunk.

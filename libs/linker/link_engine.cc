@@ -88,11 +88,12 @@ class LinkEngine::Application {
         position_(position),
         state_(*state),
         changes_(*changes),
-        counters_(*counters),
-        now_(FormatRfc3339(position.time)) {}
+        counters_(*counters) {}
 
+  // `prepared` (may be null) is consumed; `fingerprint` is the record's
+  // RecordFingerprint when the caller has it.
   void PatientUpsert(const Record& record, int64_t event_micros, absl::CivilDay today,
-                     match::MatchRecord* prepared);
+                     match::MatchRecord* prepared, std::optional<uint64_t> fingerprint = std::nullopt);
   void PatientDelete(const Record& record, int64_t event_micros);
   void FacilityMerge(const Record& record, int64_t event_micros, absl::CivilDay today);
   void ClinicalEvent(const Record& record);
@@ -176,8 +177,12 @@ class LinkEngine::Application {
     LinkInfo link;
     link.set_method(method);
     if (std::isfinite(score)) link.set_score(score);
-    link.set_model_version(matcher_.version());
-    link.set_decided_at(now_);
+    // Provenance is for the audit trail and the views; without history
+    // (the batch command) it would only cost two strings per record.
+    if (engine_.options_.keep_history) {
+      link.set_model_version(matcher_.version());
+      link.set_decided_at(now());
+    }
     return link;
   }
 
@@ -187,7 +192,14 @@ class LinkEngine::Application {
   RegionState& state_;
   RegionChanges& changes_;
   EngineCounters& counters_;
-  const std::string now_;
+  // The event's time as RFC 3339, formatted on first use: the batch linker
+  // applies a million records that never need it.
+  const std::string& now() const {
+    if (!now_.has_value()) now_ = FormatRfc3339(position_.time);
+    return *now_;
+  }
+
+  mutable std::optional<std::string> now_;
   std::set<std::string> touched_;
   // Inside a re-evaluation triggered by another record (no further ones).
   bool reevaluating_ = false;
@@ -238,7 +250,11 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
   // Candidate patients by their member records: a small vector, sorted and
   // made unique, is much cheaper here than a set of id strings (the order
   // does not matter: the scores are sorted at the end).
-  std::vector<const std::string*> candidate_patients;
+  // Candidate patients by their dense indices: sorting and de-duplicating
+  // integers, not id strings (a common name's blocks hold hundreds of
+  // records). Index order is creation order, i.e. patient id order.
+  thread_local std::vector<PatientIndex> candidate_patients;
+  candidate_patients.clear();
   for (uint64_t token : m.blocking_tokens) {
     const BlockList* blocked = state_.Blocked(token);
     if (blocked == nullptr) continue;
@@ -246,28 +262,29 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
       ++counters_.oversized_blocks_skipped;
       continue;
     }
+    // Only live records are indexed under tokens (a delete removes them),
+    // so the dense patient array is all this loop reads.
     for (RecordHandle c : *blocked) {
       if (c == h) continue;
-      const RecordState& cr = Rec(c);
-      if (cr.live() && !cr.patient_id().empty()) candidate_patients.push_back(&cr.patient_id());
+      const PatientIndex p = state_.patient_index_of(c);
+      if (p != kNoPatient) candidate_patients.push_back(p);
     }
   }
   // The record's own patient is always re-examined, so that a record whose
   // evidence changed can leave it.
   const std::string& current = Rec(h).patient_id();
-  if (!current.empty()) candidate_patients.push_back(&current);
-  std::sort(candidate_patients.begin(), candidate_patients.end(),
-            [](const std::string* a, const std::string* b) { return *a < *b; });
-  candidate_patients.erase(std::unique(candidate_patients.begin(), candidate_patients.end(),
-                                       [](const std::string* a, const std::string* b) { return *a == *b; }),
+  const PatientIndex current_index = state_.patient_index_of(h);
+  if (current_index != kNoPatient) candidate_patients.push_back(current_index);
+  std::sort(candidate_patients.begin(), candidate_patients.end());
+  candidate_patients.erase(std::unique(candidate_patients.begin(), candidate_patients.end()),
                            candidate_patients.end());
 
   std::vector<PatientScore> scores;
-  for (const std::string* candidate : candidate_patients) {
-    const std::string& pid = *candidate;
-    PatientState* patient = state_.FindPatient(pid);
-    if (patient == nullptr) continue;
-    if (pid != current && !current.empty() && state_.IsNotSame(current, pid)) continue;
+  const bool check_not_same = state_.HasNotSamePairs() && !current.empty();
+  for (const PatientIndex candidate : candidate_patients) {
+    PatientState* patient = &state_.patient_at(candidate);
+    const std::string& pid = patient->stored.patient_id();
+    if (check_not_same && candidate != current_index && state_.IsNotSame(current, pid)) continue;
     PatientScore ps;
     ps.patient_id = pid;
     bool excluded = false;
@@ -346,7 +363,7 @@ PatientState& LinkEngine::Application::NewPatientFor(RecordHandle h) {
     }
   }
   PatientState& p = state_.CreatePatient();
-  p.stored.set_created_at(now_);
+  if (engine_.options_.keep_history) p.stored.set_created_at(now());
   changes_.meta = true;
   ++counters_.new_patients;
   AddChange(hisbridge::v1::CHANGE_KIND_CREATED, p.stored.patient_id(), h);
@@ -379,7 +396,7 @@ void LinkEngine::Application::MoveTo(RecordHandle h, const std::string& patient_
       AddChange(hisbridge::v1::CHANGE_KIND_UNLINKED, old, h, patient_id);
     }
   }
-  r.link.set_patient_id(patient_id);
+  state_.SetPatientOf(h, patient_id);
   *r.link.mutable_link() = std::move(link);
   MarkRecord(h);
   if (!patient_id.empty()) {
@@ -669,7 +686,7 @@ void LinkEngine::Application::OpenReview(RecordHandle h, const std::vector<Patie
   item.set_record_id(r.record_id());
   item.set_patient_id(r.patient_id());
   item.set_reason(reason);
-  item.set_created_at(now_);
+  item.set_created_at(now());
   r.stored.clear_review_candidate_ids();
   for (const PatientScore& s : candidates) {
     r.stored.add_review_candidate_ids(s.patient_id);
@@ -699,7 +716,7 @@ void LinkEngine::Application::CloseReviewIfOpen(RecordHandle h, const std::strin
     item.set_record_id(r.record_id());
     item.set_patient_id(r.patient_id());
     for (const std::string& candidate : r.stored.review_candidate_ids()) item.add_candidates()->set_patient_id(candidate);
-    item.set_resolved_at(now_);
+    item.set_resolved_at(now());
     item.set_resolved_by(command_ != nullptr ? command_->actor() : absl::StrCat("linker: ", why));
     item.set_decision(decision);
     changes_.review_items.push_back(std::move(item));
@@ -731,7 +748,7 @@ void LinkEngine::Application::AddChangeOf(ChangeKind kind, const std::string& pa
     e.set_facility_id(record->facility_id());
     e.set_record_id(record->record_id());
   }
-  e.set_time(now_);
+  e.set_time(now());
   e.mutable_cause()->set_topic(position_.topic);
   e.mutable_cause()->set_partition(position_.partition);
   e.mutable_cause()->set_offset(position_.offset);
@@ -744,7 +761,7 @@ void LinkEngine::Application::AddAudit(const std::string& patient_id, const std:
                                        const RecordState* record, const std::string& other, const LinkInfo* link) {
   if (!engine_.options_.keep_history || patient_id.empty()) return;
   hisbridge::v1::HistoryEntry entry;
-  entry.set_time(now_);
+  entry.set_time(now());
   entry.set_action(action);
   if (record != nullptr) {
     entry.set_facility_id(record->facility_id());
@@ -770,7 +787,7 @@ void LinkEngine::Application::AddAudit(const std::string& patient_id, const std:
 }
 
 void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_micros, absl::CivilDay today,
-                                            match::MatchRecord* prepared) {
+                                            match::MatchRecord* prepared, std::optional<uint64_t> fingerprint_given) {
   bool created = false;
   const RecordHandle h = state_.GetOrCreateHandle(record.facility_id(), record.record_id(), &created);
   RecordState& r = Rec(h);
@@ -780,7 +797,7 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
     return;
   }
   const bool was_live = !created && r.live() && !r.patient_id().empty();
-  const uint64_t fingerprint = RecordFingerprint(record);
+  const uint64_t fingerprint = fingerprint_given.has_value() ? *fingerprint_given : RecordFingerprint(record);
   if (was_live && r.content_hash == fingerprint) {
     // A re-send of the same version: nothing to do.
     r.stored.set_event_time_micros(event_micros);
@@ -939,7 +956,7 @@ void LinkEngine::Application::Command(const hisbridge::v1::StewardCommand& comma
   result.mutable_position()->set_topic(position_.topic);
   result.mutable_position()->set_partition(position_.partition);
   result.mutable_position()->set_offset(position_.offset);
-  result.set_time(now_);
+  result.set_time(now());
   result.set_actor(command.actor());
   command_result_ = std::move(result);
 }
@@ -1216,7 +1233,7 @@ void LinkEngine::Application::Finish() {
     PatientState* p = state_.FindPatient(pid);
     if (p == nullptr) continue;
     p->stored.set_version(p->stored.version() + 1);
-    p->stored.set_updated_at(now_);
+    if (engine_.options_.keep_history) p->stored.set_updated_at(now());
     changes_.patients.insert(pid);
   }
   for (size_t i = first_change_; i < changes_.change_events.size(); ++i) {
@@ -1241,6 +1258,12 @@ void LinkEngine::PrepareRecord(const Record& record, absl::CivilDay today, absl:
   options.today = today;
   options.county_hint = region;
   matcher_->Prepare(record, options, out);
+}
+
+void LinkEngine::PrepareUpsert(const Record& record, absl::CivilDay today, absl::string_view region,
+                               PreparedUpsert* out) const {
+  PrepareRecord(record, today, region, &out->match);
+  out->fingerprint = RecordFingerprint(record);
 }
 
 absl::CivilDay LinkEngine::RecordDay(int64_t event_micros) {
@@ -1282,7 +1305,7 @@ uint64_t LinkEngine::RecordFingerprint(const Record& record) {
 
 absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const InputPosition& position,
                                RegionState* state, RegionChanges* changes, EngineCounters* counters,
-                               match::MatchRecord* prepared) const {
+                               PreparedUpsert* prepared) const {
   Application app(*this, position, state, changes, counters);
   if (event.has_command()) {
     app.Command(event.command());
@@ -1297,7 +1320,13 @@ absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const Inp
     switch (records::ParseKind(record.kind())) {
       case records::RecordKind::kPatient:
         switch (records::ParseOp(record.op())) {
-          case records::RecordOp::kUpsert: app.PatientUpsert(record, micros, today, prepared); break;
+          case records::RecordOp::kUpsert:
+            if (prepared != nullptr) {
+              app.PatientUpsert(record, micros, today, &prepared->match, prepared->fingerprint);
+            } else {
+              app.PatientUpsert(record, micros, today, nullptr);
+            }
+            break;
           case records::RecordOp::kDelete: app.PatientDelete(record, micros); break;
           case records::RecordOp::kMerge: app.FacilityMerge(record, micros, today); break;
           case records::RecordOp::kUnknown: break;

@@ -64,6 +64,13 @@ struct EngineOptions {
   std::array<int, 5> tier_trust = {4, 3, 2, 1, 0};
 };
 
+// A patient upsert prepared off the linking thread (LinkEngine::
+// PrepareUpsert): its match form and its content fingerprint.
+struct PreparedUpsert {
+  match::MatchRecord match;
+  uint64_t fingerprint = 0;
+};
+
 // Counters of what the engine decided, for summaries and metrics.
 struct EngineCounters {
   int64_t records_applied = 0;
@@ -110,11 +117,11 @@ class LinkEngine {
   // inconsistent and the linker must stop.
   //
   // `prepared`, when given for a patient upsert, is the record already run
-  // through PrepareRecord (the batch linker prepares on other threads); it
+  // through PrepareUpsert (the batch linker prepares on other threads); it
   // is consumed.
   absl::Status Apply(const hisbridge::v1::InboxEvent& event, const InputPosition& position, RegionState* state,
                      RegionChanges* changes, EngineCounters* counters,
-                     match::MatchRecord* prepared = nullptr) const;
+                     PreparedUpsert* prepared = nullptr) const;
 
   const match::Matcher& matcher() const { return *matcher_; }
   const EngineOptions& options() const { return options_; }
@@ -123,6 +130,9 @@ class LinkEngine {
   // Thread-safe.
   void PrepareRecord(const hisbridge::v1::Record& record, absl::CivilDay today, absl::string_view region,
                      match::MatchRecord* out) const;
+  // PrepareRecord and RecordFingerprint together, for Apply. Thread-safe.
+  void PrepareUpsert(const hisbridge::v1::Record& record, absl::CivilDay today, absl::string_view region,
+                     PreparedUpsert* out) const;
   // The day (China Standard Time) of an event time, the "today" of
   // PrepareRecord.
   static absl::CivilDay RecordDay(int64_t event_micros);

@@ -28,6 +28,7 @@ RecordHandle RegionState::GetOrCreateHandle(absl::string_view facility_id, absl:
   *created = true;
   const auto h = static_cast<RecordHandle>(records_.size());
   records_.emplace_back();
+  patient_of_record_.push_back(kNoPatient);
   RecordState& r = records_.back();
   r.stored.set_region(region());
   r.stored.mutable_record()->set_facility_id(facility_id.data(), facility_id.size());
@@ -37,30 +38,53 @@ RecordHandle RegionState::GetOrCreateHandle(absl::string_view facility_id, absl:
 }
 
 PatientState* RegionState::FindPatient(absl::string_view patient_id) {
-  auto it = patients_.find(patient_id);
-  return it == patients_.end() ? nullptr : &it->second;
+  auto it = patient_indices_.find(patient_id);
+  return it == patient_indices_.end() ? nullptr : &patients_[it->second];
 }
 
 PatientState& RegionState::CreatePatient() {
   const int64_t seq = meta_.next_patient_seq();
   meta_.set_next_patient_seq(seq + 1);
   std::string id = absl::StrFormat("%s-P%07d", region(), seq);
-  PatientState& p = patients_[id];
+  const auto index = static_cast<PatientIndex>(patients_.size());
+  PatientState& p = patients_.emplace_back();
+  p.index = index;
   p.stored.set_patient_id(id);
   p.stored.set_region(region());
   p.stored.set_status(hisbridge::v1::PATIENT_STATUS_ACTIVE);
+  patient_indices_.emplace(std::move(id), index);
   return p;
 }
 
 PatientState& RegionState::InsertPatient(hisbridge::index::v1::StoredPatient stored) {
-  std::string id = stored.patient_id();
-  PatientState& p = patients_[id];
+  PatientState* existing = FindPatient(stored.patient_id());
+  if (existing == nullptr) {
+    const auto index = static_cast<PatientIndex>(patients_.size());
+    existing = &patients_.emplace_back();
+    existing->index = index;
+    patient_indices_.emplace(stored.patient_id(), index);
+  }
+  PatientState& p = *existing;
   p.stored = std::move(stored);
   p.members.clear();
   for (const auto& m : p.stored.members()) {
     if (RecordHandle* h = FindHandle(m.facility_id(), m.record_id())) p.members.push_back(*h);
   }
   return p;
+}
+
+void RegionState::SetPatientOf(RecordHandle h, const std::string& patient_id) {
+  records_[h].link.set_patient_id(patient_id);
+  const PatientState* p = patient_id.empty() ? nullptr : FindPatient(patient_id);
+  patient_of_record_[h] = p != nullptr ? p->index : kNoPatient;
+}
+
+void RegionState::ResolvePatientIndices() {
+  for (size_t h = 0; h < records_.size(); ++h) {
+    const std::string& id = records_[h].patient_id();
+    const PatientState* p = id.empty() ? nullptr : FindPatient(id);
+    patient_of_record_[h] = p != nullptr ? p->index : kNoPatient;
+  }
 }
 
 const BlockList* RegionState::Blocked(uint64_t token) const {

@@ -30,6 +30,9 @@ namespace hisbridge::linker {
 
 using RecordHandle = uint32_t;
 using BlockList = absl::InlinedVector<RecordHandle, 2>;
+// Dense index of a unified patient within its region, in creation order.
+using PatientIndex = uint32_t;
+inline constexpr PatientIndex kNoPatient = 0xFFFFFFFF;
 
 struct RecordState {
   // What the facility sent (latest version), deletion tombstone, blocking
@@ -51,6 +54,7 @@ struct RecordState {
 };
 
 struct PatientState {
+  PatientIndex index = kNoPatient;
   hisbridge::index::v1::StoredPatient stored;
   // Live member records (mirrors stored.members()).
   std::vector<RecordHandle> members;
@@ -73,8 +77,22 @@ class RegionState {
   const RecordState& record(RecordHandle h) const { return records_[h]; }
   size_t record_count() const { return records_.size(); }
 
-  // Patients.
+  // Patients. Pointers to them stay valid for the region's lifetime
+  // (patients are never removed, only retired).
   PatientState* FindPatient(absl::string_view patient_id);
+  PatientState& patient_at(PatientIndex i) { return patients_[i]; }
+  const PatientState& patient_at(PatientIndex i) const { return patients_[i]; }
+  // The index of the patient record `h` belongs to (kNoPatient when none),
+  // mirroring its link.patient_id(). Held apart from the records in one
+  // dense array: candidate search reads it for every record of a block,
+  // and hashing or sorting id strings there dominated linking.
+  PatientIndex patient_index_of(RecordHandle h) const { return patient_of_record_[h]; }
+  // Sets record `h`'s patient (link.patient_id and patient_index_of); an
+  // empty id unlinks it.
+  void SetPatientOf(RecordHandle h, const std::string& patient_id);
+  // Recomputes every record's patient_index_of from its link, after links
+  // and patients were loaded from storage.
+  void ResolvePatientIndices();
   // A new empty patient with the next deterministic id ("<region>-P0000001").
   PatientState& CreatePatient();
   // Inserts a patient loaded from storage.
@@ -82,8 +100,11 @@ class RegionState {
   size_t patient_count() const { return patients_.size(); }
   template <typename Fn>
   void ForEachPatient(Fn&& fn) const {
-    for (const auto& [id, p] : patients_) fn(p);
+    for (const PatientState& p : patients_) fn(p);
   }
+  // Whether any pair of patients was marked as different people (most
+  // regions have none, and then no candidate needs the check).
+  bool HasNotSamePairs() const { return !not_same_.empty(); }
 
   // Blocking index: token -> live records indexed under it.
   const BlockList* Blocked(uint64_t token) const;
@@ -127,8 +148,10 @@ class RegionState {
 
   hisbridge::index::v1::RegionMeta meta_;
   std::deque<RecordState> records_;
+  std::vector<PatientIndex> patient_of_record_;  // by RecordHandle
   absl::flat_hash_map<std::pair<std::string, std::string>, RecordHandle, SourceKeyHash, SourceKeyEq> handles_;
-  absl::flat_hash_map<std::string, PatientState> patients_;
+  std::deque<PatientState> patients_;  // by PatientIndex
+  absl::flat_hash_map<std::string, PatientIndex> patient_indices_;
   // Most blocks hold one or two records: inline storage saves a heap
   // allocation per token.
   absl::flat_hash_map<uint64_t, BlockList> blocking_;

@@ -64,6 +64,7 @@ absl::Status StateStore::LoadPartition(int32_t partition, std::map<std::string, 
       return true;
     });
     if (!s.ok()) return s;
+    state->ResolvePatientIndices();
     (*regions)[meta.region()] = std::move(state);
   }
   return absl::OkStatus();

@@ -127,7 +127,12 @@ int LinkCommand(int argc, char** argv) {
   linker::EngineOptions engine_options;
   engine_options.keep_history = false;
   linker::LinkEngine engine(matcher.get(), &facilities, engine_options);
-  linker::BatchLinker batch(&engine, &facilities);
+  // Freeing the index of a million records takes seconds and the process
+  // exits right after: the linker is deliberately never destroyed (held by
+  // a static, so leak checkers see it as reachable).
+  static linker::BatchLinker* batch_holder;
+  batch_holder = new linker::BatchLinker(&engine, &facilities);
+  linker::BatchLinker& batch = *batch_holder;
 
   FILE* rejects = nullptr;
   if (!rejects_file.empty()) {
