@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
   }
   linker::EngineOptions batch_options;
   batch_options.keep_history = false;
+  batch_options.keep_records = false;  // only the links are written: identity and match form suffice
   linker::LinkEngine batch_engine(matcher->get(), &facilities, batch_options);
   int rc = RunBatch(input, batch_engine, facilities, threads, truth);
   if (rc == 0 && streaming_records > 0) {

@@ -245,6 +245,17 @@ void LinkEngine::Application::SetPrepared(RecordHandle h, match::MatchRecord* pr
   }
 }
 
+namespace {
+
+// Asks the CPU to start loading a member's match form, which the
+// comparison reads nearly all of.
+inline void PrefetchMatchForm(const match::MatchRecord& m) {
+  const char* p = reinterpret_cast<const char*>(&m);
+  for (size_t offset = 0; offset < sizeof(match::MatchRecord); offset += 64) __builtin_prefetch(p + offset);
+}
+
+}  // namespace
+
 std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle h) {
   const match::MatchRecord& m = Rec(h).match;
   // Candidate patients by their member records: a small vector, sorted and
@@ -281,7 +292,18 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
 
   std::vector<PatientScore> scores;
   const bool check_not_same = state_.HasNotSamePairs() && !current.empty();
-  for (const PatientIndex candidate : candidate_patients) {
+  for (size_t ci = 0; ci < candidate_patients.size(); ++ci) {
+    const PatientIndex candidate = candidate_patients[ci];
+    // Candidate search is bound by memory latency (patients and records
+    // are scattered over a large heap): start loading the next candidate
+    // while this one is scored.
+    // Two ahead the patient itself, one ahead (loaded by now) its first
+    // member's match form.
+    if (ci + 2 < candidate_patients.size()) __builtin_prefetch(&state_.patient_at(candidate_patients[ci + 2]));
+    if (ci + 1 < candidate_patients.size()) {
+      const MemberList& next_members = state_.patient_at(candidate_patients[ci + 1]).members;
+      if (!next_members.empty()) PrefetchMatchForm(Rec(next_members[0]).match);
+    }
     PatientState* patient = &state_.patient_at(candidate);
     const std::string& pid = patient->stored.patient_id();
     if (check_not_same && candidate != current_index && state_.IsNotSame(current, pid)) continue;
@@ -290,7 +312,10 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
     bool excluded = false;
     bool any_member = false;
     bool facility_conflict = false;
-    for (RecordHandle mh : patient->members) {
+    const MemberList& members = patient->members;
+    for (size_t mi = 0; mi < members.size(); ++mi) {
+      const RecordHandle mh = members[mi];
+      if (mi + 1 < members.size()) PrefetchMatchForm(Rec(members[mi + 1]).match);
       if (mh == h) continue;
       any_member = true;
       const match::MatchRecord& other = Rec(mh).match;
@@ -382,11 +407,13 @@ void LinkEngine::Application::MoveTo(RecordHandle h, const std::string& patient_
   if (!old.empty()) {
     if (PatientState* p = state_.FindPatient(old)) {
       p->members.erase(std::remove(p->members.begin(), p->members.end(), h), p->members.end());
-      auto* members = p->stored.mutable_members();
-      for (int i = 0; i < members->size(); ++i) {
-        if (members->Get(i).facility_id() == r.facility_id() && members->Get(i).record_id() == r.record_id()) {
-          members->DeleteSubrange(i, 1);
-          break;
+      if (engine_.options_.keep_records) {
+        auto* members = p->stored.mutable_members();
+        for (int i = 0; i < members->size(); ++i) {
+          if (members->Get(i).facility_id() == r.facility_id() && members->Get(i).record_id() == r.record_id()) {
+            members->DeleteSubrange(i, 1);
+            break;
+          }
         }
       }
       if (p->members.empty() && p->stored.status() == hisbridge::v1::PATIENT_STATUS_ACTIVE) {
@@ -403,9 +430,11 @@ void LinkEngine::Application::MoveTo(RecordHandle h, const std::string& patient_
     r.stored.clear_former_patient_id();
     PatientState* p = state_.FindPatient(patient_id);
     p->members.push_back(h);
-    auto* member = p->stored.add_members();
-    member->set_facility_id(r.facility_id());
-    member->set_record_id(r.record_id());
+    if (engine_.options_.keep_records) {
+      auto* member = p->stored.add_members();
+      member->set_facility_id(r.facility_id());
+      member->set_record_id(r.record_id());
+    }
     p->stored.set_status(hisbridge::v1::PATIENT_STATUS_ACTIVE);
     Touch(patient_id);
     AddChange(hisbridge::v1::CHANGE_KIND_LINKED, patient_id, h, old, &r.link.link());
@@ -1057,7 +1086,7 @@ LinkEngine::Application::Outcome LinkEngine::Application::StewardMerge(const std
     saved->mutable_key()->set_record_id(Rec(m).record_id());
     *saved->mutable_link() = Rec(m).link.link();
   }
-  const std::vector<RecordHandle> moving = from->members;
+  const MemberList moving = from->members;
   for (RecordHandle m : moving) MoveTo(m, into_id, ManualLink());
   from = state_.FindPatient(from_id);
   from->stored.set_status(hisbridge::v1::PATIENT_STATUS_MERGED);

@@ -56,8 +56,10 @@ struct EngineOptions {
   // links, turns this off for speed.
   bool keep_history = true;
   // Keep each source record's full content in memory (the streaming linker
-  // persists and publishes it). The batch command keeps only its identity
-  // and its prepared form, which halves the memory per record.
+  // persists and publishes it), and each patient's member list as source
+  // references in its StoredPatient. The batch commands keep only a
+  // record's identity and prepared form, and members as handles
+  // (PatientState::members), which halves the memory per record.
   bool keep_records = true;
   // Trust of each facility tier for survivorship (higher wins), indexed by
   // records::FacilityTier.

@@ -27,9 +27,8 @@ RecordHandle RegionState::GetOrCreateHandle(absl::string_view facility_id, absl:
   }
   *created = true;
   const auto h = static_cast<RecordHandle>(records_.size());
-  records_.emplace_back();
+  RecordState& r = records_.emplace_back();
   patient_of_record_.push_back(kNoPatient);
-  RecordState& r = records_.back();
   r.stored.set_region(region());
   r.stored.mutable_record()->set_facility_id(facility_id.data(), facility_id.size());
   r.stored.mutable_record()->set_record_id(record_id.data(), record_id.size());

@@ -13,7 +13,7 @@
 #define HISBRIDGE_LIBS_LINKER_REGION_STATE_H_
 
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +34,28 @@ using BlockList = absl::InlinedVector<RecordHandle, 2>;
 using PatientIndex = uint32_t;
 inline constexpr PatientIndex kNoPatient = 0xFFFFFFFF;
 
+// An append-only array whose elements never move: blocks of kBlock
+// elements. Unlike std::deque (one element per block for types as large as
+// RecordState), finding an element reads a block table small enough to stay
+// in cache, which matters when linking touches records at random.
+template <typename T, size_t kBlockBits = 10>
+class StableArray {
+ public:
+  static constexpr size_t kBlock = size_t{1} << kBlockBits;
+
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return blocks_[i >> kBlockBits][i & (kBlock - 1)]; }
+  const T& operator[](size_t i) const { return blocks_[i >> kBlockBits][i & (kBlock - 1)]; }
+  T& emplace_back() {
+    if ((size_ & (kBlock - 1)) == 0) blocks_.push_back(std::make_unique<T[]>(kBlock));
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  size_t size_ = 0;
+};
+
 struct RecordState {
   // What the facility sent (latest version), deletion tombstone, blocking
   // keys; persisted in the "records" family.
@@ -53,11 +75,16 @@ struct RecordState {
   const std::string& patient_id() const { return link.patient_id(); }
 };
 
+// Most patients have one to three records: inline, next to the index, so
+// candidate search reaches them without another cache miss.
+using MemberList = absl::InlinedVector<RecordHandle, 3>;
+
 struct PatientState {
   PatientIndex index = kNoPatient;
+  // Live member records (mirrors stored.members() when the engine keeps
+  // records).
+  MemberList members;
   hisbridge::index::v1::StoredPatient stored;
-  // Live member records (mirrors stored.members()).
-  std::vector<RecordHandle> members;
 };
 
 class RegionState {
@@ -100,7 +127,7 @@ class RegionState {
   size_t patient_count() const { return patients_.size(); }
   template <typename Fn>
   void ForEachPatient(Fn&& fn) const {
-    for (const PatientState& p : patients_) fn(p);
+    for (size_t i = 0; i < patients_.size(); ++i) fn(patients_[i]);
   }
   // Whether any pair of patients was marked as different people (most
   // regions have none, and then no candidate needs the check).
@@ -147,10 +174,10 @@ class RegionState {
   };
 
   hisbridge::index::v1::RegionMeta meta_;
-  std::deque<RecordState> records_;
+  StableArray<RecordState> records_;
   std::vector<PatientIndex> patient_of_record_;  // by RecordHandle
   absl::flat_hash_map<std::pair<std::string, std::string>, RecordHandle, SourceKeyHash, SourceKeyEq> handles_;
-  std::deque<PatientState> patients_;  // by PatientIndex
+  StableArray<PatientState> patients_;  // by PatientIndex
   absl::flat_hash_map<std::string, PatientIndex> patient_indices_;
   // Most blocks hold one or two records: inline storage saves a heap
   // allocation per token.

@@ -126,6 +126,7 @@ int LinkCommand(int argc, char** argv) {
   }
   linker::EngineOptions engine_options;
   engine_options.keep_history = false;
+  engine_options.keep_records = false;  // only the links are written: identity and match form suffice
   linker::LinkEngine engine(matcher.get(), &facilities, engine_options);
   // Freeing the index of a million records takes seconds and the process
   // exits right after: the linker is deliberately never destroyed (held by

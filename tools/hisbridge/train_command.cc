@@ -71,6 +71,7 @@ int TrainCommand(int argc, char** argv) {
   match::FsMatcher matcher(*starting);
   linker::EngineOptions engine_options;
   engine_options.keep_history = false;
+  engine_options.keep_records = false;  // only the links are written: identity and match form suffice
   linker::LinkEngine engine(&matcher, &facilities, engine_options);
   linker::BatchLinker batch(&engine, &facilities);
   int64_t rejected = 0;
