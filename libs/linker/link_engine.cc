@@ -227,6 +227,7 @@ void LinkEngine::Application::SetPrepared(RecordHandle h, match::MatchRecord* pr
     r.match = match::MatchRecord();
   }
   const std::vector<uint64_t>& tokens = r.match.blocking_tokens;  // sorted, unique
+  for (uint64_t t : tokens) state_.PrefetchBlocking(t);
   for (uint64_t t : old) {
     if (!std::binary_search(tokens.begin(), tokens.end(), t)) {
       state_.RemoveBlockingToken(t, h);
@@ -266,6 +267,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
   // records). Index order is creation order, i.e. patient id order.
   thread_local std::vector<PatientIndex> candidate_patients;
   candidate_patients.clear();
+  for (uint64_t token : m.blocking_tokens) state_.PrefetchBlocking(token);
   for (uint64_t token : m.blocking_tokens) {
     const BlockList* blocked = state_.Blocked(token);
     if (blocked == nullptr) continue;

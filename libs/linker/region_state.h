@@ -135,6 +135,9 @@ class RegionState {
 
   // Blocking index: token -> live records indexed under it.
   const BlockList* Blocked(uint64_t token) const;
+  // Starts loading the index slot of `token`: a record's tokens are looked
+  // up together, and each is a cache miss in a large region.
+  void PrefetchBlocking(uint64_t token) const { blocking_.prefetch(token); }
   // `h` must not already be indexed under `token`.
   void AddBlockingToken(uint64_t token, RecordHandle h);
   void RemoveBlockingToken(uint64_t token, RecordHandle h);
