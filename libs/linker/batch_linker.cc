@@ -55,7 +55,7 @@ BatchLinker::BatchLinker(const LinkEngine* engine, const records::FacilityDirect
 
 RegionState* BatchLinker::RegionFor(const std::string& region) {
   auto& slot = regions_[region];
-  if (slot == nullptr) slot = std::make_unique<RegionState>(region, 0);
+  if (slot == nullptr) slot = std::make_unique<RegionState>(region, 0, engine_->options().keep_records);
   return slot.get();
 }
 

@@ -839,11 +839,9 @@ void LinkEngine::Application::PatientUpsert(const Record& record, int64_t event_
   if (engine_.options_.keep_records) {
     *r.stored.mutable_record() = record;
     r.stored.mutable_record()->clear_op();
-  } else if (created) {
-    // Only the identity is kept; the MatchRecord holds what linking needs.
-    r.stored.mutable_record()->set_facility_id(record.facility_id());
-    r.stored.mutable_record()->set_record_id(record.record_id());
   }
+  // Otherwise only the identity is kept (by the region); the MatchRecord
+  // holds what linking needs.
   r.stored.set_event_time_micros(event_micros);
   r.stored.set_deleted(false);
   r.stored.clear_merged_into_record_id();
@@ -910,7 +908,8 @@ void LinkEngine::Application::FacilityMerge(const Record& record, int64_t event_
   if (has_demographics) {
     PatientUpsert(survivor_data, event_micros, today, nullptr);
   } else if ((survivor_created || Rec(sh).stored.deleted()) && !merged_created && Rec(mh).live()) {
-    Record copy = Rec(mh).stored.record();
+    Record copy = Rec(mh).stored.record();  // empty but for the identity without kept records
+    copy.set_facility_id(record.facility_id());
     copy.set_record_id(survivor_id);
     copy.set_event_time(record.event_time());
     // Without kept records the merged record's preparation is all there is

@@ -8,7 +8,8 @@
 
 namespace hisbridge::linker {
 
-RegionState::RegionState(std::string region, int32_t inbox_partition) {
+RegionState::RegionState(std::string region, int32_t inbox_partition, bool records_carry_identity)
+    : records_carry_identity_(records_carry_identity) {
   meta_.set_region(std::move(region));
   meta_.set_inbox_partition(inbox_partition);
   meta_.set_next_patient_seq(1);
@@ -29,10 +30,13 @@ RecordHandle RegionState::GetOrCreateHandle(absl::string_view facility_id, absl:
   const auto h = static_cast<RecordHandle>(records_.size());
   RecordState& r = records_.emplace_back();
   patient_of_record_.push_back(kNoPatient);
-  r.stored.set_region(region());
-  r.stored.mutable_record()->set_facility_id(facility_id.data(), facility_id.size());
-  r.stored.mutable_record()->set_record_id(record_id.data(), record_id.size());
-  handles_.emplace(std::make_pair(std::string(facility_id), std::string(record_id)), h);
+  const auto inserted = handles_.emplace(SourceKey(std::string(facility_id), std::string(record_id)), h);
+  r.source = &inserted.first->first;
+  if (records_carry_identity_) {
+    r.stored.set_region(region());
+    r.stored.mutable_record()->set_facility_id(facility_id.data(), facility_id.size());
+    r.stored.mutable_record()->set_record_id(record_id.data(), record_id.size());
+  }
   return h;
 }
 
