@@ -2,9 +2,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -81,6 +83,9 @@ int LinkCommand(int argc, char** argv) {
   std::string truth_file, diagnostics_file;
   int examples = 20;
   int show_rejections = 10;
+  // Parsing and preparing run beside the one linking thread; beyond a few
+  // preparers the linking thread is the limit.
+  int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
   LogFlags logging;
   FlagSet flags("link",
                 "Link the patient records of a JSON Lines file in batch with the same engine as the streaming "
@@ -95,6 +100,9 @@ int LinkCommand(int argc, char** argv) {
   flags.String("default-region", &default_region, "region of facilities not in the directory");
   flags.String("rejects", &rejects_file, "write rejected lines with their errors to this file (JSON Lines)");
   flags.Int("show-rejections", &show_rejections, "how many rejected lines to print");
+  flags.Int("threads", &threads,
+            "threads in all: one links in file order, the others parse and prepare records (default: the cores, "
+            "at most 4)");
   flags.String("truth", &truth_file,
                "truth CSV (facility_id,record_id,person_id, e.g. from hisbridge gen): print blocking recall and why "
                "pairs were missed or falsely linked");
@@ -132,7 +140,11 @@ int LinkCommand(int argc, char** argv) {
   // exits right after: the linker is deliberately never destroyed (held by
   // a static, so leak checkers see it as reachable).
   static linker::BatchLinker* batch_holder;
-  batch_holder = new linker::BatchLinker(&engine, &facilities);
+  if (threads < 1) {
+    std::cerr << "hisbridge link: --threads must be at least 1\n";
+    return 2;
+  }
+  batch_holder = new linker::BatchLinker(&engine, &facilities, threads);
   linker::BatchLinker& batch = *batch_holder;
 
   FILE* rejects = nullptr;
