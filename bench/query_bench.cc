@@ -56,6 +56,8 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -106,6 +108,12 @@ struct Options {
   std::string serve_address_file;
   bool freshness = false;
   bool skip_load = false;
+  // The server's query block cache and access-log delay (NodeOptions).
+  int64_t block_cache_mib = 256;
+  absl::Duration access_log_delay = absl::Milliseconds(5);
+  // Compact the populated store before serving (rewrites it with the
+  // query role's compression).
+  bool compact = false;
   int64_t freshness_rate = 5000;
   int64_t freshness_batch = 50;
   absl::Duration freshness_duration = absl::Seconds(5);
@@ -224,6 +232,22 @@ absl::Status Populate(const Options& o, const std::string& store_dir) {
   return absl::OkStatus();
 }
 
+// A long-running replica's store is mostly compacted, with the query
+// role's compression (LZ4 throughout, see services/node): so is the
+// bench's, once populated.
+absl::Status Compact(const std::string& store_dir) {
+  const absl::Time started = absl::Now();
+  index::KvStoreOptions kv;
+  HB_ASSIGN_OR_RETURN(kv.families, index::KvStore::ListFamilies(store_dir));
+  kv.create_if_missing = false;
+  kv.zstd_bottommost = false;
+  HB_ASSIGN_OR_RETURN(auto store, index::KvStore::Open(store_dir, kv));
+  HB_RETURN_IF_ERROR(store->CompactAll());
+  std::printf("populate: compacted %s in %.1f s (%.0f MiB of files)\n", store_dir.c_str(),
+              absl::ToDoubleSeconds(absl::Now() - started), static_cast<double>(store->GetStats().sst_bytes) / (1 << 20));
+  return absl::OkStatus();
+}
+
 // --- what the load asks for ---
 
 struct Samples {
@@ -325,12 +349,19 @@ struct PhaseResult {
   double server_cpu_us = 0;
   double client_cpu_us = 0;
   double mean_answer_bytes = 0;
+  // How late the requests were sent against their schedule (p99): the
+  // generator keeping its rate, or not.
+  double late_p99_ms = 0;
 };
 
-// The load generator is a generic stub on the callback API: requests are
-// serialized messages, answers are counted once their bytes arrived and
-// are not parsed. Server and generator share this machine's two cores, and
-// parsing a 20 KB view is the client's cost, not the service's.
+// The load generator: a generic stub on the asynchronous API with one
+// completion queue. The pacing thread sends each request at its time
+// (requests are serialized before the phase starts, so sending is only the
+// gRPC call); one thread takes the answers off the queue, counts their bytes
+// without parsing them and records the latency from the moment the request
+// was sent. Server and generator share this machine's two cores: the
+// generator spends as little as it can (no parse, no per-call allocation of
+// its own, two threads), so that the server's share is what is measured.
 class Load {
  public:
   Load(std::shared_ptr<grpc::Channel> channel, const Samples* samples, std::function<absl::Duration()> server_cpu)
@@ -339,130 +370,161 @@ class Load {
   PhaseResult Run(const std::string& method, double rate, absl::Duration warmup, absl::Duration duration) {
     const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup + duration));
     const int64_t measured_from = static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup));
-    State state;
-    state.latencies.assign(static_cast<size_t>(total), -1);
-    state.ok_flags.assign(static_cast<size_t>(total), 0);
-    std::mt19937_64 rng(11);
+    const std::string path = absl::StrCat("/hisbridge.v1.QueryService/", method);
+    // Every request of the phase, drawn as before from all patients /
+    // records, serialized up front.
+    std::vector<grpc::ByteBuffer> requests(static_cast<size_t>(total));
+    {
+      std::mt19937_64 rng(11);
+      for (grpc::ByteBuffer& b : requests) Build(method, rng(), &b);
+    }
+    std::vector<Call> calls(static_cast<size_t>(total));
+    std::vector<absl::Time> due(static_cast<size_t>(total));
+
+    grpc::CompletionQueue cq;
+    Tally tally;
+    std::thread answers([&cq, &tally] {
+      void* tag = nullptr;
+      bool ok = false;
+      while (cq.Next(&tag, &ok)) {
+        Call* call = static_cast<Call*>(tag);
+        call->latency_ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
+        call->ok = call->status.ok();
+        if (call->ok) {
+          call->answer_bytes = call->response.Length();
+        } else if (tally.first_error.empty()) {
+          tally.first_error = absl::StrCat(call->status.error_code(), ": ", call->status.error_message());
+        }
+        tally.done.fetch_add(1, std::memory_order_release);
+        // The sending thread frees the call's gRPC state: memory goes back
+        // to the thread that allocates it (glibc's per-thread caches).
+        std::lock_guard<std::mutex> lock(tally.mu);
+        tally.answered.push_back(call);
+      }
+    });
+    // Frees the gRPC state of the calls answered so far.
+    std::vector<Call*> answered;
+    auto release = [&tally, &answered] {
+      {
+        std::lock_guard<std::mutex> lock(tally.mu);
+        answered.swap(tally.answered);
+      }
+      for (Call* call : answered) {
+        call->response.Clear();
+        call->rpc.reset();
+        call->context.reset();
+      }
+      answered.clear();
+    };
+
     const absl::Time start = absl::Now() + absl::Milliseconds(20);
     absl::Time measure_start = absl::InfiniteFuture();
     absl::Duration cpu_start, server_cpu_start;
     for (int64_t i = 0; i < total; ++i) {
-      const absl::Time due = start + absl::Seconds(static_cast<double>(i) / rate);
-      const absl::Duration ahead = due - absl::Now();
+      const size_t k = static_cast<size_t>(i);
+      due[k] = start + absl::Seconds(static_cast<double>(i) / rate);
+      if (due[k] - absl::Now() > absl::Microseconds(50)) release();  // time to spare
+      const absl::Duration ahead = due[k] - absl::Now();
       if (ahead > absl::ZeroDuration()) absl::SleepFor(ahead);
       if (i == measured_from) {
         measure_start = absl::Now();
         cpu_start = ProcessCpu();
         server_cpu_start = server_cpu_();
       }
-      Issue(method, i, &state, rng());
+      Call& call = calls[k];
+      call.context.emplace();
+      call.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      call.sent = absl::Now();
+      call.rpc = stub_.PrepareUnaryCall(&*call.context, path, requests[k], &cq);
+      call.rpc->StartCall();
+      call.rpc->Finish(&call.response, &call.status, &call);
     }
     const absl::Time sent = absl::Now();
-    {
-      absl::MutexLock lock(&state.mu);
-      state.mu.AwaitWithTimeout(absl::Condition(
-                                    +[](State* s) { return s->done == static_cast<int64_t>(s->latencies.size()); },
-                                    &state),
-                                absl::Seconds(30));
-    }
+    // Every call has a deadline, so every call completes.
+    while (tally.done.load(std::memory_order_acquire) < total) absl::SleepFor(absl::Milliseconds(5));
     PhaseResult r;
     r.method = method;
     r.rate = rate;
     const double measured = static_cast<double>(std::max<int64_t>(1, total - measured_from));
     r.client_cpu_us = absl::ToDoubleMicroseconds(ProcessCpu() - cpu_start) / measured;
     r.server_cpu_us = absl::ToDoubleMicroseconds(server_cpu_() - server_cpu_start) / measured;
-    absl::MutexLock lock(&state.mu);
+    cq.Shutdown();
+    answers.join();
+    release();
+    int64_t answer_bytes = 0;
+    std::vector<double> late_ms;
     for (int64_t i = measured_from; i < total; ++i) {
-      if (state.latencies[static_cast<size_t>(i)] < 0) {
-        ++r.errors;  // never answered
-      } else if (state.ok_flags[static_cast<size_t>(i)]) {
-        ++r.ok;
-        r.latencies_ms.push_back(state.latencies[static_cast<size_t>(i)]);
-      } else {
-        ++r.errors;
+      const Call& call = calls[static_cast<size_t>(i)];
+      late_ms.push_back(absl::ToDoubleMilliseconds(call.sent - due[static_cast<size_t>(i)]));
+      if (call.latency_ms < 0 || !call.ok) {
+        ++r.errors;  // never answered, or an error
+        continue;
       }
+      ++r.ok;
+      r.latencies_ms.push_back(call.latency_ms);
+      answer_bytes += static_cast<int64_t>(call.answer_bytes);
     }
-    r.first_error = state.first_error;
+    r.first_error = tally.first_error;
     r.achieved = static_cast<double>(total - measured_from) / absl::ToDoubleSeconds(sent - measure_start);
-    r.mean_answer_bytes = r.ok == 0 ? 0 : static_cast<double>(state.answer_bytes) / static_cast<double>(state.ok_count);
+    r.mean_answer_bytes = r.ok == 0 ? 0 : static_cast<double>(answer_bytes) / static_cast<double>(r.ok);
     std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
+    std::sort(late_ms.begin(), late_ms.end());
+    r.late_p99_ms = Percentile(late_ms, 99);
     return r;
   }
 
  private:
-  struct State {
-    absl::Mutex mu;
-    std::vector<double> latencies;
-    std::vector<char> ok_flags;
-    int64_t done = 0;
-    int64_t ok_count = 0;
-    int64_t answer_bytes = 0;
-    std::string first_error;
+  struct Call {
+    std::optional<grpc::ClientContext> context;
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> rpc;
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    absl::Time sent;
+    double latency_ms = -1;  // set when answered
+    bool ok = false;
+    size_t answer_bytes = 0;
+  };
+  struct Tally {
+    std::atomic<int64_t> done{0};
+    std::string first_error;  // written by the answer thread only
+    std::mutex mu;
+    std::vector<Call*> answered;  // whose gRPC state is still to be freed
   };
 
-  void Send(const char* method, const google::protobuf::Message& request, int64_t i, State* state) {
-    struct Call {
-      grpc::ClientContext context;
-      grpc::ByteBuffer request;
-      grpc::ByteBuffer response;
-      absl::Time sent;
-    };
-    auto* call = new Call;
+  static void Serialize(const google::protobuf::Message& request, grpc::ByteBuffer* out) {
     bool own_buffer = false;
-    if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::Message>(request, &call->request,
-                                                                                      &own_buffer)
-             .ok()) {
-      std::fprintf(stderr, "query_bench: cannot serialize a %s request\n", method);
+    if (!grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::Message>(request, out, &own_buffer).ok()) {
+      std::fprintf(stderr, "query_bench: cannot serialize a request\n");
       std::abort();
     }
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    call->sent = absl::Now();
-    stub_.UnaryCall(&call->context, method, grpc::StubOptions(), &call->request, &call->response,
-                    [call, i, state](grpc::Status s) {
-                      const double ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
-                      const size_t bytes = call->response.Length();
-                      {
-                        absl::MutexLock lock(&state->mu);
-                        state->latencies[static_cast<size_t>(i)] = ms;
-                        state->ok_flags[static_cast<size_t>(i)] = s.ok();
-                        if (s.ok()) {
-                          ++state->ok_count;
-                          state->answer_bytes += static_cast<int64_t>(bytes);
-                        } else if (state->first_error.empty()) {
-                          state->first_error = absl::StrCat(s.error_code(), ": ", s.error_message());
-                        }
-                        ++state->done;
-                      }
-                      delete call;
-                    });
   }
 
-  void Issue(const std::string& method, int64_t i, State* state, uint64_t random) {
+  void Build(const std::string& method, uint64_t random, grpc::ByteBuffer* out) const {
     const Samples& s = *samples_;
     if (method == "GetPatient") {
       hisbridge::v1::GetPatientRequest r;
       r.set_patient_id(s.patient_ids[random % s.patient_ids.size()]);
-      Send("/hisbridge.v1.QueryService/GetPatient", r, i, state);
+      Serialize(r, out);
     } else if (method == "LookupBySource") {
       const auto& [facility, record] = s.sources[random % s.sources.size()];
       hisbridge::v1::LookupBySourceRequest r;
       r.set_facility_id(facility);
       r.set_record_id(record);
-      Send("/hisbridge.v1.QueryService/LookupBySource", r, i, state);
+      Serialize(r, out);
     } else if (method == "Match") {
       hisbridge::v1::MatchRequest r;
       *r.mutable_demographics() = s.demographics[random % s.demographics.size()];
-      Send("/hisbridge.v1.QueryService/Match", r, i, state);
+      Serialize(r, out);
     } else if (method == "GetIntegratedView") {
       hisbridge::v1::GetIntegratedViewRequest r;
       r.set_patient_id(s.view_patients[random % s.view_patients.size()]);
-      Send("/hisbridge.v1.QueryService/GetIntegratedView", r, i, state);
+      Serialize(r, out);
     } else if (method == "SearchPatients") {
       const auto& [name, year] = s.name_years[random % s.name_years.size()];
       hisbridge::v1::SearchPatientsRequest r;
       r.set_name(name);
       r.set_birth_date(year);
-      Send("/hisbridge.v1.QueryService/SearchPatients", r, i, state);
+      Serialize(r, out);
     }
   }
 
@@ -479,17 +541,17 @@ double LoadAverage() {
 }
 
 void PrintHeader() {
-  std::printf("%-18s %7s %10s %7s %6s %7s %7s %7s %8s %7s %10s %10s %9s %6s\n", "method", "rate/s", "achieved/s",
-              "ok", "errors", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "server us", "client us",
-              "answer KB", "load1");
+  std::printf("%-18s %7s %10s %7s %6s %7s %7s %7s %8s %7s %10s %10s %9s %9s %6s\n", "method", "rate/s",
+              "achieved/s", "ok", "errors", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "server us",
+              "client us", "answer KB", "late99 ms", "load1");
 }
 
 void PrintRow(const PhaseResult& r) {
   const auto& l = r.latencies_ms;
-  std::printf("%-18s %7.0f %10.1f %7lld %6lld %7.3f %7.3f %7.3f %8.3f %7.3f %10.0f %10.0f %9.1f %6.2f\n",
+  std::printf("%-18s %7.0f %10.1f %7lld %6lld %7.3f %7.3f %7.3f %8.3f %7.3f %10.0f %10.0f %9.1f %9.3f %6.2f\n",
               r.method.c_str(), r.rate, r.achieved, static_cast<long long>(r.ok), static_cast<long long>(r.errors),
               Percentile(l, 50), Percentile(l, 90), Percentile(l, 99), Percentile(l, 99.9), l.empty() ? 0.0 : l.back(),
-              r.server_cpu_us, r.client_cpu_us, r.mean_answer_bytes / 1024.0, LoadAverage());
+              r.server_cpu_us, r.client_cpu_us, r.mean_answer_bytes / 1024.0, r.late_p99_ms, LoadAverage());
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
   std::fflush(stdout);
 }
@@ -535,6 +597,8 @@ absl::Status ServeQuery(const Options& o) {
   node_options.data_dir = o.data_dir;
   node_options.kafka.bootstrap = broker->bootstrap();
   node_options.facilities_file = o.county.empty() ? "" : o.county + "/facilities.csv";
+  node_options.query_block_cache_bytes = static_cast<size_t>(o.block_cache_mib) << 20;
+  node_options.access_log_max_delay = o.access_log_delay;
   Node node(node_options);
   const absl::Time starting = absl::Now();
   HB_RETURN_IF_ERROR(node.Start());
@@ -560,7 +624,11 @@ absl::StatusOr<pid_t> SpawnServer(const Options& o, const std::string& address_f
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
   posix_spawn_file_actions_addclose(&actions, fds[1]);
-  std::vector<std::string> args = {"query_bench", "--serve-address-file", address_file, "--data-dir", o.data_dir};
+  std::vector<std::string> args = {"query_bench",       "--serve-address-file",
+                                   address_file,        "--data-dir",
+                                   o.data_dir,          "--block-cache-mib",
+                                   absl::StrCat(o.block_cache_mib), "--access-log-delay",
+                                   absl::FormatDuration(o.access_log_delay)};
   if (!o.county.empty()) {
     args.push_back("--county");
     args.push_back(o.county);
@@ -587,9 +655,11 @@ absl::Status RunLoad(const Options& o) {
     if (o.county.empty()) return absl::InvalidArgumentError("--county is required to populate the query store");
     HB_RETURN_IF_ERROR(MakeDirectories(o.data_dir));
     HB_RETURN_IF_ERROR(Populate(o, store_dir));
+    HB_RETURN_IF_ERROR(Compact(store_dir));
     HB_RETURN_IF_ERROR(WriteFileAtomically(marker, o.county + "\n"));
   } else {
     std::printf("populate: reusing %s (--rebuild to redo)\n", store_dir.c_str());
+    if (o.compact) HB_RETURN_IF_ERROR(Compact(store_dir));
   }
   Samples samples;
   HB_RETURN_IF_ERROR(Sample(store_dir, static_cast<int>(o.view_events), &samples));
@@ -834,6 +904,10 @@ int Main(int argc, char** argv) {
   flags.String("serve-address-file", &o.serve_address_file,
                "internal: serve the populated store and write the address here (the bench starts itself so)");
   flags.Bool("skip-load", &o.skip_load, "skip the per-method load (e.g. with --freshness)");
+  flags.Int("block-cache-mib", &o.block_cache_mib, "the server's query block cache (serve --query-block-cache)");
+  flags.Duration("access-log-delay", &o.access_log_delay,
+                 "the server's access-log batching delay (serve --access-log-delay; 0: one write per read)");
+  flags.Bool("compact", &o.compact, "compact the populated store before serving (done after every populate)");
   flags.Bool("freshness", &o.freshness, "also measure Submit -> visible in query while ingesting");
   flags.Int("freshness-rate", &o.freshness_rate, "records/s submitted in the freshness run");
   flags.Int("freshness-batch", &o.freshness_batch, "records per Submit in the freshness run");

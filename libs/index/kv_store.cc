@@ -200,7 +200,7 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, 
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_bytes;
   cf_options.compression = rocksdb::kLZ4Compression;
-  cf_options.bottommost_compression = rocksdb::kZSTD;
+  cf_options.bottommost_compression = options.zstd_bottommost ? rocksdb::kZSTD : rocksdb::kLZ4Compression;
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -313,6 +313,17 @@ absl::Status KvStore::ScanFrom(int family, absl::string_view prefix, absl::strin
                                const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
   rocksdb::ReadOptions read_options;
   read_options.prefix_same_as_start = false;
+  // The smallest key past every key with this prefix: the prefix with its
+  // last byte below 0xFF incremented and the rest dropped (none when the
+  // prefix is empty or all 0xFF).
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xFF) upper.pop_back();
+  rocksdb::Slice upper_slice;
+  if (!upper.empty()) {
+    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+    upper_slice = ToSlice(upper);
+    read_options.iterate_upper_bound = &upper_slice;
+  }
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[family]));
   for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
     const absl::string_view key = ToView(it->key());
@@ -446,6 +457,17 @@ absl::Status KvStore::CatchUpWithPrimary() {
 absl::Status KvStore::Flush() {
   rocksdb::FlushOptions flush_options;
   return ToStatus(impl_->db->Flush(flush_options, impl_->handles), "RocksDB flush");
+}
+
+absl::Status KvStore::CompactAll() {
+  HB_RETURN_IF_ERROR(Flush());
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* h : impl_->handles) {
+    HB_RETURN_IF_ERROR(ToStatus(impl_->db->CompactRange(compact, h, nullptr, nullptr),
+                                absl::StrCat("RocksDB compaction of ", h->GetName())));
+  }
+  return absl::OkStatus();
 }
 
 KvStore::Stats KvStore::GetStats() const {

@@ -85,6 +85,31 @@ TEST_F(KvStoreTest, ScanStopsAtPrefixAndOnRequest) {
   EXPECT_EQ(seen.size(), 1u);
 }
 
+// Scans are bounded just past their prefix, also when the prefix ends in
+// 0xFF bytes (whose successor is shorter) or is empty (no bound).
+TEST_F(KvStoreTest, ScanBoundsHoldForEveryPrefix) {
+  auto store = Open(dir_ + "/db");
+  const int a = store->Family("a");
+  WriteBatch batch = store->NewBatch();
+  for (const char* key : {"a", "a\xff", "a\xff\x01", "a\xff\xff", "a\xff\xff\x02", "b", "b\x01"}) {
+    batch.Put(a, key, "v");
+  }
+  ASSERT_TRUE(store->Write(&batch).ok());
+  auto scan = [&](absl::string_view prefix, absl::string_view start) {
+    std::vector<std::string> seen;
+    EXPECT_TRUE(store->ScanFrom(a, prefix, start, [&](absl::string_view k, absl::string_view) {
+                       seen.emplace_back(k);
+                       return true;
+                     }).ok());
+    return seen;
+  };
+  EXPECT_THAT(scan("a\xff", "a\xff"), ::testing::ElementsAre("a\xff", "a\xff\x01", "a\xff\xff", "a\xff\xff\x02"));
+  EXPECT_THAT(scan("a\xff\xff", "a\xff\xff"), ::testing::ElementsAre("a\xff\xff", "a\xff\xff\x02"));
+  EXPECT_THAT(scan("a", "a\xff\x01"), ::testing::ElementsAre("a\xff\x01", "a\xff\xff", "a\xff\xff\x02"));
+  EXPECT_THAT(scan("b", "b"), ::testing::ElementsAre("b", "b\x01"));
+  EXPECT_EQ(scan("", "").size(), 7u);
+}
+
 TEST_F(KvStoreTest, CheckpointIsAnOpenableCopy) {
   auto store = Open(dir_ + "/db");
   const int a = store->Family("a");

@@ -2,6 +2,8 @@
 
 #include <grpcpp/security/auth_context.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/base/logging.h"
@@ -159,7 +161,7 @@ void Authorizer::RecordAccess(const Caller& caller, absl::string_view method,
   entry.set_method(std::string(method));
   entry.set_purpose(caller.purpose);
   entry.set_allowed(true);
-  absl::Status s = access_log_->Record(entry, patient_ids);
+  absl::Status s = access_log_->Record(std::move(entry), std::vector<std::string>(patient_ids));
   if (!s.ok()) log::Error("cannot write the access log", {{"error", s}, {"method", method}});
 }
 

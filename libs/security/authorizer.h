@@ -4,9 +4,10 @@
 // they declared. Refusals are logged (identity, method, rule) and, for
 // reads, written to the access log as denied.
 //
-// Services call Authorize() at the top of each handler (it never blocks
-// beyond one local RocksDB write for a refused read), then RecordAccess()
-// with the patients a read returned.
+// Services call Authorize() at the top of each handler (it does not block:
+// a refused read's access-log entry is queued, or with a zero access-log
+// delay written in one local RocksDB write), then RecordAccess() with the
+// patients a read returned.
 //
 //   auto caller = authorizer->Authorize(*context, Permission::kReadPatients, "GetPatient");
 //   if (!caller.ok()) { reactor->Finish(ToGrpcStatus(caller.status())); return reactor; }

@@ -98,6 +98,15 @@ struct NodeOptions {
   std::string metrics_listen;
   // How often consumer lag is refreshed from the broker's watermarks.
   absl::Duration lag_refresh_interval = absl::Seconds(10);
+  // RocksDB block cache of the query role's store (uncompressed blocks of
+  // the views and summaries). Bigger serves GetPatient / LookupBySource
+  // with fewer decompressions; it adds to the replica's resident memory
+  // (docs/query.md, "Memory").
+  size_t query_block_cache_bytes = 256 << 20;
+  // Longest time a read's access-log entry waits to be written with
+  // others in one batch; zero writes it before the read is answered
+  // (docs/security.md, "Access log").
+  absl::Duration access_log_max_delay = absl::Milliseconds(5);
 
   // Security (docs/security.md). With tls.cert set, the gRPC listener is
   // mutual TLS (client certificates from tls.ca required) and `policy_file`

@@ -76,6 +76,12 @@ int ServeCommand(int argc, char** argv) {
                  "--linker-instance that restarts within it keeps them");
   flags.String("metrics-listen", &node.metrics_listen,
                "Prometheus endpoint host:port serving /metrics and /healthz; empty for none (port 0 picks one)");
+  int64_t query_block_cache_mib = static_cast<int64_t>(node.query_block_cache_bytes >> 20);
+  flags.Int("query-block-cache", &query_block_cache_mib,
+            "MiB of RocksDB block cache for the query role's views; adds to its resident memory (docs/query.md)");
+  flags.Duration("access-log-delay", &node.access_log_max_delay,
+                 "longest time a read's access-log entry waits to be written in a batch; 0s writes it before the "
+                 "read is answered (docs/security.md)");
   bool insecure_plaintext = false;
   flags.String("tls-cert", &node.tls.cert,
                "server certificate (PEM) for gRPC and the metrics endpoint; turns on mutual TLS (docs/security.md)");
@@ -108,6 +114,17 @@ int ServeCommand(int argc, char** argv) {
     std::cerr << "hisbridge serve: " << s.message() << "\n";
     return 2;
   }
+  if (query_block_cache_mib < 8 || query_block_cache_mib > (1 << 20)) {
+    std::cerr << "hisbridge serve: --query-block-cache: must be between 8 and 1048576 MiB, got "
+              << query_block_cache_mib << "\n";
+    return 2;
+  }
+  if (node.access_log_max_delay < absl::ZeroDuration() || node.access_log_max_delay > absl::Seconds(1)) {
+    std::cerr << "hisbridge serve: --access-log-delay: must be between 0s and 1s, got "
+              << absl::FormatDuration(node.access_log_max_delay) << "\n";
+    return 2;
+  }
+  node.query_block_cache_bytes = static_cast<size_t>(query_block_cache_mib) << 20;
   node.roles = *parsed_roles;
   node.data_dir = data_dir;
   node.listen = listen;
