@@ -453,14 +453,13 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
   // characters look like some county elsewhere (东山县 of Fujian).
   const Region* const hint_region =
       context.county_hint.size() == 6 ? FindRegion(context.county_hint) : nullptr;
-  const Region* hinted_county = nullptr;
-  if (hint_region != nullptr && out->address_code.empty()) {
-    const Region* r = hint_region;
-    if (r != nullptr && r->level() == RegionLevel::kCounty &&
-        MatchChild(rest, *r, kTownshipSuffixes).region != nullptr) {
-      hinted_county = r;
-    }
+  // The township found here is the one taken below (nothing is taken
+  // before it), so it is matched once.
+  TableMatch hinted_township;
+  if (hint_region != nullptr && out->address_code.empty() && hint_region->level() == RegionLevel::kCounty) {
+    hinted_township = MatchChild(rest, *hint_region, kTownshipSuffixes);
   }
+  const Region* const hinted_county = hinted_township.region != nullptr ? hint_region : nullptr;
   // Province, prefecture, county: table first, then suffixes.
   if (hinted_county != nullptr) {
     // Resolved below through the hint.
@@ -541,7 +540,9 @@ void ParseAddress(absl::string_view raw, absl::string_view address_code,
 
   const Region* township = nullptr;
   if (county != nullptr) {
-    if (const TableMatch m = MatchChild(rest, *county, kTownshipSuffixes); m.region != nullptr) {
+    if (const TableMatch m =
+            county == hinted_county ? hinted_township : MatchChild(rest, *county, kTownshipSuffixes);
+        m.region != nullptr) {
       take(m.bytes, &out->township);
       township = m.region;
     }

@@ -1351,11 +1351,8 @@ absl::Status LinkEngine::Apply(const hisbridge::v1::InboxEvent& event, const Inp
       case records::RecordKind::kPatient:
         switch (records::ParseOp(record.op())) {
           case records::RecordOp::kUpsert:
-            if (prepared != nullptr) {
-              app.PatientUpsert(record, micros, today, &prepared->match, prepared->fingerprint);
-            } else {
-              app.PatientUpsert(record, micros, today, nullptr);
-            }
+            app.PatientUpsert(record, micros, today, prepared != nullptr ? &prepared->match : nullptr,
+                              prepared != nullptr ? std::optional<uint64_t>(prepared->fingerprint) : std::nullopt);
             break;
           case records::RecordOp::kDelete: app.PatientDelete(record, micros); break;
           case records::RecordOp::kMerge: app.FacilityMerge(record, micros, today); break;
