@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -54,6 +55,20 @@ std::string UniqueName(absl::string_view base) {
 
 std::string Hl7(const std::string& name) {
   return ReadFileToString(std::string(HISBRIDGE_SOURCE_DIR) + "/connectors/hl7v2/testdata/" + name).value();
+}
+
+// Reads the consumer's assignment until `done()` holds or `budget` runs out,
+// handing each message to `on_message`. Bounded by time, not by poll count:
+// a poll returns as soon as its buffer is drained, so how many messages one
+// poll carries depends on fetch timing and says nothing about progress.
+void PollUntil(kafka::Consumer& consumer, absl::Duration budget, const std::function<bool()>& done,
+               const std::function<void(const kafka::Message&)>& on_message) {
+  const absl::Time deadline = absl::Now() + budget;
+  while (!done() && absl::Now() < deadline) {
+    kafka::PollResult result;
+    ASSERT_TRUE(consumer.Poll(absl::Milliseconds(200), &result).ok());
+    for (const auto& m : result.messages) on_message(m);
+  }
 }
 
 int FreePort() {
@@ -307,16 +322,14 @@ TEST_F(ConnectorsTest, SpoolForwardsExactlyOnceInOrderWhenIngestReturns) {
   ASSERT_TRUE((*consumer)->Assign(parts).ok());
   std::vector<std::string> patients;
   std::set<int32_t> ended;
-  for (int i = 0; i < 100 && patients.size() < kMessages + 1; ++i) {
-    kafka::PollResult result;
-    ASSERT_TRUE((*consumer)->Poll(absl::Milliseconds(200), &result).ok());
-    for (const auto& m : result.messages) {
-      hisbridge::v1::InboxEvent event;
-      ASSERT_TRUE(event.ParseFromString(m.value));
-      if (event.record().kind() == "patient") patients.push_back(event.record().record_id());
-      EXPECT_EQ(event.meta().channel(), "hl7v2");
-    }
-  }
+  PollUntil(
+      **consumer, absl::Seconds(60), [&] { return patients.size() >= kMessages + 1; },
+      [&](const kafka::Message& m) {
+        hisbridge::v1::InboxEvent event;
+        ASSERT_TRUE(event.ParseFromString(m.value));
+        if (event.record().kind() == "patient") patients.push_back(event.record().record_id());
+        EXPECT_EQ(event.meta().channel(), "hl7v2");
+      });
   std::vector<std::string> expected;
   for (int i = 0; i < kMessages; ++i) expected.push_back(absl::StrCat("SP", 100 + i));
   expected.push_back("SP999");
@@ -389,16 +402,14 @@ TEST_F(ConnectorsTest, BrokerOutageIsRiddenOutExactlyOnceInOrder) {
   ASSERT_TRUE((*consumer)->Assign(parts).ok());
   std::vector<std::string> first_copies;
   std::map<std::string, int> copies;
-  for (int i = 0; i < 150 && first_copies.size() < expected.size(); ++i) {
-    kafka::PollResult result;
-    ASSERT_TRUE((*consumer)->Poll(absl::Milliseconds(200), &result).ok());
-    for (const auto& m : result.messages) {
-      hisbridge::v1::InboxEvent event;
-      ASSERT_TRUE(event.ParseFromString(m.value));
-      if (event.record().kind() != "patient") continue;
-      if (copies[event.record().record_id()]++ == 0) first_copies.push_back(event.record().record_id());
-    }
-  }
+  PollUntil(
+      **consumer, absl::Seconds(60), [&] { return first_copies.size() >= expected.size(); },
+      [&](const kafka::Message& m) {
+        hisbridge::v1::InboxEvent event;
+        ASSERT_TRUE(event.ParseFromString(m.value));
+        if (event.record().kind() != "patient") return;
+        if (copies[event.record().record_id()]++ == 0) first_copies.push_back(event.record().record_id());
+      });
   EXPECT_EQ(first_copies, expected);
   for (int i = 0; i < sent; ++i) {
     if (i < kBefore || i >= kBefore + kDuring) {
@@ -519,23 +530,21 @@ TEST_F(ConnectorsTest, FileImportKilledMidFileResumesWithoutLosingRows) {
   std::vector<std::string> first_copies;
   std::map<std::string, int> copies;
   int repeats = 0;
-  for (int i = 0; i < 300 && static_cast<int>(first_copies.size()) < kRows; ++i) {
-    kafka::PollResult result;
-    ASSERT_TRUE((*consumer)->Poll(absl::Milliseconds(200), &result).ok());
-    for (const auto& m : result.messages) {
-      hisbridge::v1::InboxEvent event;
-      ASSERT_TRUE(event.ParseFromString(m.value));
-      EXPECT_EQ(event.meta().channel(), "file");
-      if (copies[event.record().record_id()]++ == 0) {
-        first_copies.push_back(event.record().record_id());
-      } else {
-        ++repeats;
-      }
-      if (event.record().record_id() == "FK10007") {
-        EXPECT_EQ(event.record().name(), "患者7");  // decoded from GB18030
-      }
-    }
-  }
+  PollUntil(
+      **consumer, absl::Seconds(60), [&] { return static_cast<int>(first_copies.size()) >= kRows; },
+      [&](const kafka::Message& m) {
+        hisbridge::v1::InboxEvent event;
+        ASSERT_TRUE(event.ParseFromString(m.value));
+        EXPECT_EQ(event.meta().channel(), "file");
+        if (copies[event.record().record_id()]++ == 0) {
+          first_copies.push_back(event.record().record_id());
+        } else {
+          ++repeats;
+        }
+        if (event.record().record_id() == "FK10007") {
+          EXPECT_EQ(event.record().name(), "患者7");  // decoded from GB18030
+        }
+      });
   ASSERT_EQ(static_cast<int>(first_copies.size()), kRows);
   for (int i = 0; i < kRows; ++i) ASSERT_EQ(first_copies[static_cast<size_t>(i)], absl::StrCat("FK", 10000 + i));
   EXPECT_LE(repeats, kBatchRows);
