@@ -1,11 +1,12 @@
 #include "libs/core/date.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "libs/core/resident_id.h"
 #include "libs/core/text.h"
 #include "libs/core/utf8.h"
 
@@ -258,21 +259,34 @@ absl::string_view DateMatchName(DateMatch match) {
 
 namespace {
 
-// The date's digits as YYYYMMDD (years outside 0..9999 wrap, which only
-// makes such dates compare as different).
-void WriteYyyymmdd(const BirthDate& d, char out[8]) {
+// The date's eight digits YYYYMMDD, one per byte, first digit in the
+// lowest byte (years outside 0..9999 wrap, which only makes such dates
+// compare as different).
+uint64_t PackedYyyymmdd(const BirthDate& d) {
+  // Two digits at a time, from a table of 00..99 packed as bytes.
+  static constexpr auto kPairs = [] {
+    std::array<uint16_t, 100> pairs{};
+    for (int v = 0; v < 100; ++v) pairs[v] = static_cast<uint16_t>((v / 10) | ((v % 10) << 8));
+    return pairs;
+  }();
   const int year = ((d.year % 10000) + 10000) % 10000;
-  const int fields[3] = {year, d.month % 100, d.day % 100};
-  const int widths[3] = {4, 2, 2};
-  int pos = 0;
-  for (int f = 0; f < 3; ++f) {
-    int v = fields[f] < 0 ? 0 : fields[f];
-    for (int k = widths[f] - 1; k >= 0; --k) {
-      out[pos + k] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-    pos += widths[f];
-  }
+  const int month = std::max(0, d.month % 100);
+  const int day = std::max(0, d.day % 100);
+  return static_cast<uint64_t>(kPairs[year / 100]) | static_cast<uint64_t>(kPairs[year % 100]) << 16 |
+         static_cast<uint64_t>(kPairs[month]) << 32 | static_cast<uint64_t>(kPairs[day]) << 48;
+}
+
+// ClassifyIdDifference of the two dates' YYYYMMDD, on their packed digits:
+// one differing digit, or two neighbouring digits swapped.
+bool DigitsTypo(uint64_t x, uint64_t y) {
+  const uint64_t diff = x ^ y;
+  if (diff == 0) return false;
+  const int first = __builtin_ctzll(diff) / 8;
+  const int last = 7 - __builtin_clzll(diff) / 8;
+  if (first == last) return true;
+  if (last != first + 1) return false;
+  const auto digit = [](uint64_t v, int i) { return (v >> (8 * i)) & 0xff; };
+  return digit(x, first) == digit(y, last) && digit(x, last) == digit(y, first);
 }
 
 }  // namespace
@@ -287,18 +301,9 @@ DateMatch CompareBirthDates(const BirthDate& a, const BirthDate& b) {
   }
   if (a.date == b.date) return DateMatch::kExact;
   if (a.year == b.year && a.month == b.day && a.day == b.month) return DateMatch::kDayMonthSwapped;
-  // YYYYMMDD in fixed buffers: the matcher compares dates for every
-  // candidate pair, so no allocation here.
-  char x[8];
-  char y[8];
-  WriteYyyymmdd(a, x);
-  WriteYyyymmdd(b, y);
-  const IdDifference diff =
-      ClassifyIdDifference(absl::string_view(x, 8), absl::string_view(y, 8));
-  if (diff == IdDifference::kOneCharacterDifferent ||
-      diff == IdDifference::kAdjacentTransposition) {
-    return DateMatch::kTypo;
-  }
+  // The matcher compares dates for every candidate pair: digits packed
+  // into a word, not written out and compared as strings.
+  if (DigitsTypo(PackedYyyymmdd(a), PackedYyyymmdd(b))) return DateMatch::kTypo;
   if (a.month == b.month && a.day == b.day && std::abs(a.year - b.year) == 1)
     return DateMatch::kOneYearOff;
   if (std::abs(a.date - b.date) <= 60) return DateMatch::kWithin60Days;

@@ -1,7 +1,13 @@
 #include "libs/core/date.h"
 
+#include <random>
+#include <string>
+
+#include "absl/strings/str_replace.h"
+#include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/core/resident_id.h"
 #include "libs/core/utf8.h"
 
 namespace hisbridge::core {
@@ -104,6 +110,32 @@ TEST(CompareBirthDates, GradesRelations) {
   EXPECT_EQ(Compare("1985-03-02", ""), DateMatch::kMissing);
   EXPECT_EQ(Compare("1985-03-02", "1900-01-01"), DateMatch::kMissing);
   EXPECT_EQ(DateMatchName(DateMatch::kDayMonthSwapped), "day_month_swapped");
+}
+
+// A typo is one differing digit or two neighbouring digits swapped in
+// YYYYMMDD, exactly as ClassifyIdDifference judges the written digits.
+TEST(CompareBirthDates, TypoAgreesWithTheWrittenDigits) {
+  std::mt19937 rng(3);
+  const absl::CivilDay first(1930, 1, 1);
+  int typos = 0;
+  for (int trial = 0; trial < 50000; ++trial) {
+    const absl::CivilDay x = first + static_cast<int>(rng() % 30000);
+    // Mostly dates a few digits apart, so that typos are common.
+    absl::CivilDay y = x + static_cast<int>(rng() % 800) - 400;
+    if (trial % 3 == 0) y = absl::CivilDay(x.year() + static_cast<int>(rng() % 3) * 9 - 9, x.month(), x.day());
+    const std::string a = absl::FormatCivilTime(x).substr(0, 10);
+    const std::string b = absl::FormatCivilTime(y).substr(0, 10);
+    const DateMatch got = Compare(a.c_str(), b.c_str());
+    if (got != DateMatch::kTypo && got != DateMatch::kDifferent && got != DateMatch::kOneYearOff &&
+        got != DateMatch::kWithin60Days) {
+      continue;  // exact or swapped: decided before the digits are looked at
+    }
+    const IdDifference d = ClassifyIdDifference(absl::StrReplaceAll(a, {{"-", ""}}), absl::StrReplaceAll(b, {{"-", ""}}));
+    const bool typo = d == IdDifference::kOneCharacterDifferent || d == IdDifference::kAdjacentTransposition;
+    ASSERT_EQ(got == DateMatch::kTypo, typo) << a << " / " << b;
+    typos += typo;
+  }
+  EXPECT_GT(typos, 100);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "libs/core/han.h"
 
 #include <algorithm>
+#include <random>
+#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -147,6 +149,26 @@ TEST(Pinyin, EditDistanceAtMostAgreesWithEditDistance) {
     }
   }
   EXPECT_FALSE(EditDistanceAtMost("abc", "abd", -1));
+}
+
+// The bounded distance computes only a band around the diagonal: random
+// words over a small alphabet (many repeats and transpositions) cover the
+// band's edges far better than a word list.
+TEST(Pinyin, EditDistanceAtMostAgreesWithEditDistanceOnRandomWords) {
+  std::mt19937 rng(5);
+  auto word = [&rng] {
+    std::string w(rng() % 13, 'a');
+    for (char& c : w) c = static_cast<char>('a' + rng() % 3);
+    return w;
+  };
+  for (int trial = 0; trial < 20000; ++trial) {
+    const std::string x = word();
+    const std::string y = trial % 4 == 0 ? x.substr(0, x.size() / 2) + word() : word();
+    const int d = EditDistance(x, y);
+    for (int k = 0; k <= 4; ++k) {
+      ASSERT_EQ(EditDistanceAtMost(x, y, k), d <= k) << x << " / " << y << " within " << k << " (distance " << d << ")";
+    }
+  }
 }
 
 TEST(Pinyin, TreatsUmlautSpellingsAsEquivalent) {

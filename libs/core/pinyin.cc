@@ -70,33 +70,75 @@ bool SegmentPinyin(absl::string_view letters, SyllableList* out) {
 
 namespace {
 
-// The OSA dynamic programme over three rotating rows. With `bound` >= 0 it
-// returns bound + 1 as soon as two consecutive rows exceed the bound: every
-// later cell derives from those two rows plus a non-negative cost.
-int OsaDistance(absl::string_view a, absl::string_view b, int bound) {
+// The OSA dynamic programme over three rotating rows (the full table; for
+// EditDistance, which callers rarely need).
+int OsaDistance(absl::string_view a, absl::string_view b) {
   a = a.substr(0, kMaxLetters);
   b = b.substr(0, kMaxLetters);
   const size_t m = a.size();
   const size_t n = b.size();
-  if (bound >= 0 && (m > n ? m - n : n - m) > static_cast<size_t>(bound)) return bound + 1;
   std::array<int, kMaxLetters + 1> rows[3];
   int* prev2 = rows[0].data();
   int* prev = rows[1].data();
   int* cur = rows[2].data();
   for (size_t j = 0; j <= n; ++j) prev[j] = static_cast<int>(j);
-  bool prev_over = false;
   for (size_t i = 1; i <= m; ++i) {
     cur[0] = static_cast<int>(i);
-    int row_min = cur[0];
     for (size_t j = 1; j <= n; ++j) {
       const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
       int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, prev2[j - 2] + 1);
       cur[j] = v;
+    }
+    int* recycled = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = recycled;
+  }
+  return prev[n];
+}
+
+// min(OSA distance, bound + 1), computing only the band |i - j| <= bound.
+// Every edit, and a transposition too, moves a path at most one step off
+// the diagonal per unit of cost, so a cell outside the band is worth more
+// than `bound` and can stand as bound + 1; so can every cell once two
+// consecutive rows are all over the bound (a cell derives from the two rows
+// before it plus a non-negative cost). For the matcher's bounds of 1 and 2
+// that is 3 to 5 cells a row instead of the whole row.
+int BoundedOsaDistance(absl::string_view a, absl::string_view b, int bound) {
+  a = a.substr(0, kMaxLetters);
+  b = b.substr(0, kMaxLetters);
+  const size_t m = a.size();
+  const size_t n = b.size();
+  const int cap = bound + 1;
+  const size_t k = static_cast<size_t>(bound);
+  if ((m > n ? m - n : n - m) > k) return cap;
+  // Only cells a row computes, and the one on either side of its band,
+  // are ever read, so the rows need no filling; row 0 is read up to k + 1.
+  std::array<int, kMaxLetters + 2> rows[3];
+  int* prev2 = rows[0].data();
+  int* prev = rows[1].data();
+  int* cur = rows[2].data();
+  for (size_t j = 0; j <= std::min(n, k + 1); ++j) prev[j] = j <= k ? static_cast<int>(j) : cap;
+  bool prev_over = false;
+  for (size_t i = 1; i <= m; ++i) {
+    const size_t lo = i > k ? i - k : 1;
+    const size_t hi = std::min(n, i + k);
+    // The cell left of the band: column 0 (i deletions) or outside it.
+    cur[lo - 1] = lo == 1 && i <= k ? static_cast<int>(i) : cap;
+    int row_min = cur[lo - 1];
+    for (size_t j = lo; j <= hi; ++j) {
+      const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, prev2[j - 2] + 1);
+      v = std::min(v, cap);
+      cur[j] = v;
       row_min = std::min(row_min, v);
     }
-    const bool over = bound >= 0 && row_min > bound;
-    if (over && prev_over) return bound + 1;
+    // The cell right of the band, which the next row reads above it.
+    if (hi + 1 <= n) cur[hi + 1] = cap;
+    const bool over = row_min >= cap;
+    if (over && prev_over) return cap;
     prev_over = over;
     int* recycled = prev2;
     prev2 = prev;
@@ -108,11 +150,11 @@ int OsaDistance(absl::string_view a, absl::string_view b, int bound) {
 
 }  // namespace
 
-int EditDistance(absl::string_view a, absl::string_view b) { return OsaDistance(a, b, -1); }
+int EditDistance(absl::string_view a, absl::string_view b) { return OsaDistance(a, b); }
 
 bool EditDistanceAtMost(absl::string_view a, absl::string_view b, int max_distance) {
   if (max_distance < 0) return false;
-  return OsaDistance(a, b, max_distance) <= max_distance;
+  return BoundedOsaDistance(a, b, max_distance) <= max_distance;
 }
 
 bool SyllablesEquivalent(SyllableId a, SyllableId b) {

@@ -126,6 +126,9 @@ class RegionState {
   // dense array: candidate search reads it for every record of a block,
   // and hashing or sorting id strings there dominated linking.
   PatientIndex patient_index_of(RecordHandle h) const { return patient_of_record_[h]; }
+  // Starts loading patient_index_of(h): a block's records are scattered
+  // over the array.
+  void PrefetchPatientIndexOf(RecordHandle h) const { __builtin_prefetch(&patient_of_record_[h]); }
   // Sets record `h`'s patient (link.patient_id and patient_index_of); an
   // empty id unlinks it.
   void SetPatientOf(RecordHandle h, const std::string& patient_id);

@@ -83,7 +83,7 @@ core::Sex BestSex(const MatchRecord& r) { return core::IsKnownSex(r.sex) ? r.sex
 // generator and real data make spoils some keys and leaves others.
 template <typename Fn>
 void ForEachBlockingKey(const MatchRecord& r, Fn&& emit) {
-  if (!r.id_digits18.empty()) emit(absl::StrCat("id:", r.id_digits18));
+  if (!r.id_digits18.empty()) emit(absl::StrCat("id:", r.id_digits18.view()));
   for (const OtherIdentifier& o : r.other_ids) emit(absl::StrCat("ox:", static_cast<int>(o.type), ":", o.value));
 
   std::string dates[2] = {Ymd(r.birth_date), Ymd(r.id_birth_date)};

@@ -39,13 +39,40 @@ struct OtherIdentifier {
   std::string value;
 };
 
+// The characters of a resident id, held inside the record: a std::string
+// of 18 characters lives on the heap, which cost one cache miss for every
+// candidate pair the matcher compared. Holds up to 18 characters; longer
+// text is not an id and is held as empty.
+class IdDigits {
+ public:
+  static constexpr size_t kCapacity = 18;
+
+  IdDigits() = default;
+  IdDigits& operator=(absl::string_view text) {
+    size_ = text.size() <= kCapacity ? static_cast<uint8_t>(text.size()) : 0;
+    for (size_t i = 0; i < size_; ++i) chars_[i] = text[i];
+    return *this;
+  }
+  void clear() { size_ = 0; }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  absl::string_view view() const { return absl::string_view(chars_, size_); }
+  operator absl::string_view() const { return view(); }  // NOLINT: reads as the text it holds
+  friend bool operator==(const IdDigits& a, const IdDigits& b) { return a.view() == b.view(); }
+  friend bool operator!=(const IdDigits& a, const IdDigits& b) { return !(a == b); }
+
+ private:
+  char chars_[kCapacity] = {};
+  uint8_t size_ = 0;
+};
+
 struct MatchRecord {
   // --- resident identity card ---
   // Canonical 18-character id when it validates; empty otherwise.
   std::string resident_id;
   // The 18 characters as read even when the check digit, date or region is
   // wrong (for typo comparisons); empty when not id-shaped.
-  std::string id_digits18;
+  IdDigits id_digits18;
   bool id_valid = false;
   // The record carries a relative's id (its birth date cannot be the
   // record's own): set aside, the fields above are empty.

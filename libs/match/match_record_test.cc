@@ -99,7 +99,7 @@ TEST(MatchRecord, InvalidIdStillComparableAndJunkPhoneDropped) {
   r.set_phone("00000000000");
   const MatchRecord m = Prep(r);
   EXPECT_TRUE(m.resident_id.empty());
-  EXPECT_EQ(m.id_digits18, "450321198503021231");
+  EXPECT_EQ(m.id_digits18.view(), "450321198503021231");
   EXPECT_TRUE(m.phones.empty());
   EXPECT_THAT(BlockingKeys(m), Not(Contains(::testing::StartsWith("ph:"))));
 }
@@ -113,6 +113,25 @@ TEST(MatchRecord, IdOnlyPreparation) {
   EXPECT_EQ(m.resident_id, "450321198503021232");
   EXPECT_TRUE(m.name.empty());
   EXPECT_EQ(m.blocking_tokens.size(), 1u);
+}
+
+TEST(IdDigits, HoldsUpToEighteenCharacters) {
+  IdDigits d;
+  EXPECT_TRUE(d.empty());
+  d = "45032119850302123X";
+  EXPECT_EQ(d.view(), "45032119850302123X");
+  EXPECT_EQ(d.size(), 18u);
+  IdDigits same;
+  same = std::string("45032119850302123X");
+  EXPECT_TRUE(d == same);
+  same = "450321198503021231";
+  EXPECT_TRUE(d != same);
+  d = "4503211985030212310";  // 19 characters: not an id
+  EXPECT_TRUE(d.empty());
+  d = "450321850302123";
+  EXPECT_EQ(d.view(), "450321850302123");
+  d.clear();
+  EXPECT_TRUE(d.empty());
 }
 
 }  // namespace
