@@ -109,7 +109,7 @@ struct Options {
   bool freshness = false;
   bool skip_load = false;
   // The server's query block cache and access-log delay (NodeOptions).
-  int64_t block_cache_mib = 256;
+  int64_t block_cache_mib = 512;
   absl::Duration access_log_delay = absl::Milliseconds(5);
   // Compact the populated store before serving (rewrites it with the
   // query role's compression).

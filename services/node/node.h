@@ -102,7 +102,7 @@ struct NodeOptions {
   // the views and summaries). Bigger serves GetPatient / LookupBySource
   // with fewer decompressions; it adds to the replica's resident memory
   // (docs/query.md, "Memory").
-  size_t query_block_cache_bytes = 256 << 20;
+  size_t query_block_cache_bytes = 512 << 20;
   // Longest time a read's access-log entry waits to be written with
   // others in one batch; zero writes it before the read is answered
   // (docs/security.md, "Access log").
