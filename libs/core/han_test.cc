@@ -1,6 +1,7 @@
 #include "libs/core/han.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -149,6 +150,9 @@ TEST(Pinyin, EditDistanceAtMostAgreesWithEditDistance) {
     }
   }
   EXPECT_FALSE(EditDistanceAtMost("abc", "abd", -1));
+  EXPECT_TRUE(EditDistanceAtMost(std::string(64, 'a'), "", 64));
+  EXPECT_FALSE(EditDistanceAtMost(std::string(64, 'a'), "", 63));
+  EXPECT_TRUE(EditDistanceAtMost("abc", "xyz", std::numeric_limits<int>::max()));
 }
 
 // The bounded distance computes only a band around the diagonal: random

@@ -154,6 +154,9 @@ int EditDistance(absl::string_view a, absl::string_view b) { return OsaDistance(
 
 bool EditDistanceAtMost(absl::string_view a, absl::string_view b, int max_distance) {
   if (max_distance < 0) return false;
+  // No distance exceeds the longer (truncated) word; the clamp also keeps
+  // bound + 1 from overflowing.
+  if (max_distance >= static_cast<int>(kMaxLetters)) return true;
   return BoundedOsaDistance(a, b, max_distance) <= max_distance;
 }
 
