@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -155,6 +156,23 @@ TEST(Pinyin, EditDistanceAtMostAgreesWithEditDistance) {
   EXPECT_TRUE(EditDistanceAtMost("abc", "xyz", std::numeric_limits<int>::max()));
 }
 
+// The textbook optimal-string-alignment distance over the full table, as
+// an independent reference (the library computes a band of it).
+int ReferenceOsa(const std::string& a, const std::string& b) {
+  std::vector<std::vector<int>> d(a.size() + 1, std::vector<int>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = static_cast<int>(i);
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
 // The bounded distance computes only a band around the diagonal: random
 // words over a small alphabet (many repeats and transpositions) cover the
 // band's edges far better than a word list.
@@ -169,6 +187,7 @@ TEST(Pinyin, EditDistanceAtMostAgreesWithEditDistanceOnRandomWords) {
     const std::string x = word();
     const std::string y = trial % 4 == 0 ? x.substr(0, x.size() / 2) + word() : word();
     const int d = EditDistance(x, y);
+    ASSERT_EQ(d, ReferenceOsa(x, y)) << x << " / " << y;
     for (int k = 0; k <= 4; ++k) {
       ASSERT_EQ(EditDistanceAtMost(x, y, k), d <= k) << x << " / " << y << " within " << k << " (distance " << d << ")";
     }

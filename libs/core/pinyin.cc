@@ -70,34 +70,6 @@ bool SegmentPinyin(absl::string_view letters, SyllableList* out) {
 
 namespace {
 
-// The OSA dynamic programme over three rotating rows (the full table; for
-// EditDistance, which callers rarely need).
-int OsaDistance(absl::string_view a, absl::string_view b) {
-  a = a.substr(0, kMaxLetters);
-  b = b.substr(0, kMaxLetters);
-  const size_t m = a.size();
-  const size_t n = b.size();
-  std::array<int, kMaxLetters + 1> rows[3];
-  int* prev2 = rows[0].data();
-  int* prev = rows[1].data();
-  int* cur = rows[2].data();
-  for (size_t j = 0; j <= n; ++j) prev[j] = static_cast<int>(j);
-  for (size_t i = 1; i <= m; ++i) {
-    cur[0] = static_cast<int>(i);
-    for (size_t j = 1; j <= n; ++j) {
-      const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, prev2[j - 2] + 1);
-      cur[j] = v;
-    }
-    int* recycled = prev2;
-    prev2 = prev;
-    prev = cur;
-    cur = recycled;
-  }
-  return prev[n];
-}
-
 // min(OSA distance, bound + 1), computing only the band |i - j| <= bound.
 // Every edit, and a transposition too, moves a path at most one step off
 // the diagonal per unit of cost, so a cell outside the band is worth more
@@ -150,7 +122,11 @@ int BoundedOsaDistance(absl::string_view a, absl::string_view b, int bound) {
 
 }  // namespace
 
-int EditDistance(absl::string_view a, absl::string_view b) { return OsaDistance(a, b); }
+// Words are truncated to kMaxLetters, so no distance reaches that bound
+// plus one: the band is the whole table.
+int EditDistance(absl::string_view a, absl::string_view b) {
+  return BoundedOsaDistance(a, b, static_cast<int>(kMaxLetters));
+}
 
 bool EditDistanceAtMost(absl::string_view a, absl::string_view b, int max_distance) {
   if (max_distance < 0) return false;

@@ -299,6 +299,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
   candidate_patients.erase(std::unique(candidate_patients.begin(), candidate_patients.end()),
                            candidate_patients.end());
 
+  const match::Thresholds thresholds = matcher_.thresholds();
   std::vector<PatientScore> scores;
   const bool check_not_same = state_.HasNotSamePairs() && !current.empty();
   for (size_t ci = 0; ci < candidate_patients.size(); ++ci) {
@@ -365,7 +366,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
       ps.names_identical |= s.names_identical;
     }
     if (excluded || !any_member) continue;
-    const double upper = matcher_.thresholds().upper;
+    const double upper = thresholds.upper;
     if (facility_conflict && !ps.identifier_agrees && ps.score >= upper) {
       ps.score = upper - 1e-3;
       ps.capped_by_facility = true;
@@ -377,7 +378,7 @@ std::vector<PatientScore> LinkEngine::Application::ScoreCandidates(RecordHandle 
     // EvictFacilityConflicts only on those that evict (the only scores it
     // changes). The rest are dropped before they get their id: copying it
     // was a cache miss for every candidate of every record.
-    if (ps.score < matcher_.thresholds().lower && !ps.evict_conflicts) continue;
+    if (ps.score < thresholds.lower && !ps.evict_conflicts) continue;
     ps.patient_id = pid;
     scores.push_back(std::move(ps));
   }
