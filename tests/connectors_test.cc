@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -434,6 +437,92 @@ TEST_F(ConnectorsTest, BrokerOutageIsRiddenOutExactlyOnceInOrder) {
   connector->Stop();
   forwarder->Stop();
   node.Stop();
+}
+
+// The connector as deployed: `hisbridge connector hl7v2 --metrics-listen`
+// answers /healthz for the Kubernetes probes and counts every ACK and what
+// its forwarder did in /metrics; SIGTERM stops it cleanly.
+TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
+  Node node(Options());
+  ASSERT_TRUE(node.Start().ok());
+  const std::string log = dir_ + "/hl7v2.log";
+  std::vector<std::string> args = {HISBRIDGE_BINARY, "connector",      "hl7v2",
+                                   "--listen",       "127.0.0.1:0",    "--mllp-insecure-plaintext",
+                                   "--ingest",       node.grpc_address(), "--spool-dir",
+                                   dir_ + "/hl7-spool", "--metrics-listen", "127.0.0.1:0"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{pid};
+
+  // "hisbridge connector hl7v2: listening on port N, metrics on port M"
+  int mllp_port = 0, metrics_port = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while ((mllp_port == 0 || metrics_port == 0) && absl::Now() < deadline) {
+    std::ifstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t at = line.find("listening on port ");
+      const size_t metrics_at = line.find(", metrics on port ");
+      if (at == std::string::npos || metrics_at == std::string::npos) continue;
+      const size_t from = at + std::string("listening on port ").size();
+      (void)absl::SimpleAtoi(line.substr(from, metrics_at - from), &mllp_port);
+      (void)absl::SimpleAtoi(line.substr(metrics_at + std::string(", metrics on port ").size()), &metrics_port);
+    }
+    if (mllp_port == 0 || metrics_port == 0) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GT(mllp_port, 0) << ReadFileToString(log).value_or("");
+  ASSERT_GT(metrics_port, 0) << ReadFileToString(log).value_or("");
+
+  auto client = MllpClient::Connect(absl::StrCat("127.0.0.1:", mllp_port));
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ(Send(client->get(), Hl7("adt_a04_zh_wangxiaoming.hl7")).code, "AA");
+  EXPECT_EQ(Send(client->get(), Hl7("adt_a04_v2.3.1_literal_SOM_prefix.hl7")).code, "AR");
+
+  httplib::Client http("127.0.0.1", metrics_port);
+  auto health = http.Get("/healthz");
+  ASSERT_TRUE(health) << "no answer from /healthz";
+  EXPECT_EQ(health->status, 200);
+  auto page = http.Get("/metrics");
+  ASSERT_TRUE(page) << "no answer from /metrics";
+  ASSERT_EQ(page->status, 200);
+  auto value = [&page](const std::string& series) -> std::string {
+    for (absl::string_view line : absl::StrSplit(page->body, '\n')) {
+      if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
+    }
+    return "missing";
+  };
+  EXPECT_EQ(value("hisbridge_hl7v2_messages_total{ack=\"AA\"}"), "1") << page->body;
+  EXPECT_EQ(value("hisbridge_hl7v2_messages_total{ack=\"AE\"}"), "0");
+  EXPECT_EQ(value("hisbridge_hl7v2_messages_total{ack=\"AR\"}"), "1");
+  EXPECT_EQ(value("hisbridge_hl7v2_connections_total"), "1");
+  EXPECT_EQ(value("hisbridge_connector_units_total{connector=\"hl7v2\",outcome=\"direct\"}"), "1");
+  EXPECT_EQ(value("hisbridge_connector_units_total{connector=\"hl7v2\",outcome=\"failed\"}"), "0");
+  EXPECT_EQ(value("hisbridge_connector_spool_pending_units{connector=\"hl7v2\"}"), "0");
+  EXPECT_EQ(value("hisbridge_connector_spool_max_bytes{connector=\"hl7v2\"}"), "1073741824");
+  EXPECT_THAT(page->body, HasSubstr("process_resident_memory_bytes"));
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  reaper.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileToString(log).value_or("");
 }
 
 // `hisbridge connector file` (the real binary) is killed with SIGKILL in the

@@ -68,7 +68,25 @@ Hl7v2Stats Hl7v2Connector::stats() const {
   s.errors = errors_.load();
   s.rejected = rejected_.load();
   s.spooled = spooled_.load();
+  s.connections = server_ != nullptr ? server_->connections_accepted() : 0;
   return s;
+}
+
+void AddHl7v2Collector(metrics::Registry* registry, const Hl7v2Connector* connector) {
+  registry->AddCollector([connector](metrics::MetricWriter& out) {
+    const Hl7v2Stats s = connector->stats();
+    constexpr const char* kMessages =
+        "HL7 v2 messages answered, by acknowledgment code: AA durable, AE understood but not applied, AR refused "
+        "(every AE and AR is in the reject log with its reasons).";
+    out.Counter("hisbridge_hl7v2_messages_total", kMessages, {{"ack", "AA"}}, static_cast<double>(s.accepted));
+    out.Counter("hisbridge_hl7v2_messages_total", kMessages, {{"ack", "AE"}}, static_cast<double>(s.errors));
+    out.Counter("hisbridge_hl7v2_messages_total", kMessages, {{"ack", "AR"}}, static_cast<double>(s.rejected));
+    out.Counter("hisbridge_hl7v2_spooled_messages_total",
+                "Messages acknowledged AA once fsync'ed in the spool, while ingest or Kafka was unreachable.", {},
+                static_cast<double>(s.spooled));
+    out.Counter("hisbridge_hl7v2_connections_total", "MLLP connections accepted.", {},
+                static_cast<double>(s.connections));
+  });
 }
 
 void Hl7v2Connector::LogReject(const hl7::Header& header, AckCode code, const std::vector<Issue>& issues,

@@ -26,6 +26,7 @@
 #include "libs/forward/forwarder.h"
 #include "libs/hl7/ack.h"
 #include "libs/hl7/message.h"
+#include "libs/metrics/registry.h"
 
 namespace hisbridge::connectors::hl7v2 {
 
@@ -44,6 +45,7 @@ struct Hl7v2Stats {
   int64_t errors = 0;     // AE
   int64_t rejected = 0;   // AR
   int64_t spooled = 0;    // AA from the spool
+  int64_t connections = 0;  // MLLP connections accepted
 };
 
 class Hl7v2Connector {
@@ -77,6 +79,14 @@ class Hl7v2Connector {
   std::atomic<int64_t> accepted_{0}, errors_{0}, rejected_{0}, spooled_{0};
   std::mutex reject_mu_;
 };
+
+// The connector's figures for Prometheus, read from stats() at scrape time:
+//   hisbridge_hl7v2_messages_total{ack}  counter, ack = AA, AE, AR (every
+//       message gets exactly one)
+//   hisbridge_hl7v2_spooled_messages_total  counter (AA given from the spool)
+//   hisbridge_hl7v2_connections_total       counter (MLLP connections accepted)
+// `connector` must outlive every scrape of the registry.
+void AddHl7v2Collector(metrics::Registry* registry, const Hl7v2Connector* connector);
 
 }  // namespace hisbridge::connectors::hl7v2
 

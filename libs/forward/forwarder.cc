@@ -312,7 +312,10 @@ bool Forwarder::WaitUntilDrained(absl::Duration timeout) {
 
 ForwarderStats Forwarder::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  ForwarderStats stats = stats_;
+  stats.spool_pending_bytes = spool_->pending_bytes();
+  stats.spool_max_bytes = options_.spool.max_bytes;
+  return stats;
 }
 
 }  // namespace hisbridge::forward

@@ -82,6 +82,8 @@ struct ForwarderStats {
   int64_t forwarded_units = 0;   // left the spool for ingest
   int64_t failed_units = 0;      // not durable (spool full, refused)
   int64_t spool_pending = 0;     // units in the spool now
+  int64_t spool_pending_bytes = 0;  // and their bytes on disk
+  int64_t spool_max_bytes = 0;      // beyond which units are refused
   int64_t forward_attempts_failed = 0;
 };
 

@@ -8,6 +8,8 @@
 #include "gtest/gtest.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/forward/forwarder_metrics.h"
+#include "libs/metrics/registry.h"
 
 namespace hisbridge::forward {
 namespace {
@@ -123,6 +125,36 @@ TEST_F(ForwarderTest, SpoolsWhileDownAndForwardsInOrderExactlyOnce) {
   EXPECT_EQ(after.path, Delivery::Path::kIngest);
   expected.push_back("after");
   EXPECT_EQ(fake->accepted(), expected);
+}
+
+TEST_F(ForwarderTest, MetricsCountEachPathAndTheSpool) {
+  auto ingest = std::make_unique<FakeIngest>();
+  FakeIngest* fake = ingest.get();
+  ForwarderOptions options = Options();
+  options.spool.max_bytes = 1 << 20;
+  auto f = Forwarder::Start(options, std::move(ingest));
+  ASSERT_TRUE(f.ok());
+  metrics::Registry registry;
+  AddForwarderCollector(&registry, f->get(), "hl7v2");
+  ASSERT_EQ((*f)->SubmitAndWait({R("a")}, "m1").path, Delivery::Path::kIngest);
+  fake->SetDown(true);
+  ASSERT_EQ((*f)->SubmitAndWait({R("b")}, "m2").path, Delivery::Path::kSpool);
+  ASSERT_EQ((*f)->SubmitAndWait({R("c")}, "m3").path, Delivery::Path::kSpool);
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, ::testing::HasSubstr("hisbridge_connector_units_total{connector=\"hl7v2\",outcome=\"direct\"} 1\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("hisbridge_connector_units_total{connector=\"hl7v2\",outcome=\"spooled\"} 2\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("hisbridge_connector_units_total{connector=\"hl7v2\",outcome=\"failed\"} 0\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("hisbridge_connector_spool_pending_units{connector=\"hl7v2\"} 2\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("hisbridge_connector_spool_max_bytes{connector=\"hl7v2\"} 1048576\n"));
+  EXPECT_GT((*f)->stats().spool_pending_bytes, 0);
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("hisbridge_connector_spool_pending_bytes{connector=\"hl7v2\"} 0\n")));
+  // Ingest back: the spool drains and says so.
+  fake->SetDown(false);
+  ASSERT_TRUE((*f)->WaitUntilDrained(absl::Seconds(10)));
+  const std::string drained = registry.Render();
+  EXPECT_THAT(drained, ::testing::HasSubstr("hisbridge_connector_spool_forwarded_units_total{connector=\"hl7v2\"} 2\n"));
+  EXPECT_THAT(drained, ::testing::HasSubstr("hisbridge_connector_spool_pending_units{connector=\"hl7v2\"} 0\n"));
+  EXPECT_THAT(drained, ::testing::HasSubstr("hisbridge_connector_spool_pending_bytes{connector=\"hl7v2\"} 0\n"));
 }
 
 TEST_F(ForwarderTest, SpooledEntriesSurviveARestart) {

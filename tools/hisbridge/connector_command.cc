@@ -23,7 +23,11 @@
 #include "libs/base/logging.h"
 #include "libs/charset/charset.h"
 #include "libs/forward/forwarder.h"
+#include "libs/forward/forwarder_metrics.h"
 #include "libs/match/matcher.h"
+#include "libs/metrics/http_server.h"
+#include "libs/metrics/process_collector.h"
+#include "libs/metrics/registry.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
 
@@ -81,6 +85,7 @@ int Hl7v2(int argc, char** argv) {
   std::string record_id_types = "MR,PI,PT", id_number_types = "NNCHN,NI,CZ,RI,身份证",
               id_number_authorities = "CHN,NNCHN,公安部";
   int64_t max_message_bytes = 1 << 20;
+  std::string metrics_listen;
   FlagSet flags("connector hl7v2",
                 "Receive HL7 v2 messages over MLLP, map them to county records and submit them to ingest; ACK each "
                 "message once it is durable (ingest accepted it, or it is in the local spool).");
@@ -94,6 +99,9 @@ int Hl7v2(int argc, char** argv) {
   flags.String("mllp-tls-key", &mllp_tls.key, "private key (PEM) of --mllp-tls-cert");
   flags.String("mllp-tls-ca", &mllp_tls.ca, "CA bundle (PEM) of the clinics' client certificates, which MLLP over TLS always asks for");
   flags.Bool("mllp-insecure-plaintext", &mllp_plaintext, "accept MLLP without TLS: development only, warned loudly");
+  flags.String("metrics-listen", &metrics_listen,
+               "Prometheus endpoint host:port serving /metrics and /healthz, over HTTPS with --mllp-tls-cert; empty "
+               "for none (port 0 picks one)");
   forward_flags.Register(&flags);
   flags.String("facility", &options.mapping.facility, "facility_id for every message (default: MSH-4)");
   flags.String("facility-map", &facility_map_file,
@@ -161,12 +169,48 @@ int Hl7v2(int argc, char** argv) {
   if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
   connectors::hl7v2::Hl7v2Connector connector(forwarder->get(), options);
   if (auto s = connector.Start(); !s.ok()) return fail(s.message(), 1);
-  log::Info("hl7v2 connector listening", {{"mllp", options.mllp.listen}, {"port", connector.port()},
-                                          {"ingest", forward_flags.ingest}, {"spool", forward_flags.spool_dir}});
-  std::cout << "hisbridge connector hl7v2: listening on port " << connector.port() << std::endl;
+  // Scrapes read the connector and the forwarder: the endpoint stops
+  // before either is gone (it is declared after them).
+  metrics::Registry registry;
+  metrics::AddProcessCollector(&registry, PROJECT_VERSION_STRING);
+  forward::AddForwarderCollector(&registry, forwarder->get(), "hl7v2");
+  connectors::hl7v2::AddHl7v2Collector(&registry, &connector);
+  std::atomic<bool> stopping{false};
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!metrics_listen.empty()) {
+    metrics::MetricsTls metrics_tls;
+    metrics_tls.cert = mllp_tls.cert;
+    metrics_tls.key = mllp_tls.key;
+    // Healthy while the MLLP server accepts; a connector that is shutting
+    // down answers 503 so that it leaves the Service before it stops.
+    auto started = metrics::MetricsServer::Start(
+        metrics_listen, &registry,
+        [&stopping] {
+          return stopping.load() ? absl::UnavailableError("shutting down: MLLP no longer accepts connections")
+                                 : absl::OkStatus();
+        },
+        metrics_tls);
+    if (!started.ok()) {
+      connector.Stop();
+      (*forwarder)->Stop();
+      return fail(absl::StrCat("--metrics-listen: ", started.status().message()), 1);
+    }
+    metrics_server = std::move(*started);
+  }
+  log::Info("hl7v2 connector listening",
+            {{"mllp", options.mllp.listen},
+             {"port", connector.port()},
+             {"metrics", metrics_server != nullptr ? metrics_server->address() : std::string("none")},
+             {"ingest", forward_flags.ingest},
+             {"spool", forward_flags.spool_dir}});
+  std::cout << "hisbridge connector hl7v2: listening on port " << connector.port();
+  if (metrics_server != nullptr) std::cout << ", metrics on port " << metrics_server->port();
+  std::cout << std::endl;
   WaitForShutdownSignal();
+  stopping = true;
   connector.Stop();
   (*forwarder)->Stop();
+  if (metrics_server != nullptr) metrics_server->Stop();
   const auto stats = connector.stats();
   log::Info("hl7v2 connector stopped", {{"aa", stats.accepted}, {"ae", stats.errors}, {"ar", stats.rejected},
                                         {"spooled", stats.spooled}, {"spool_pending", (*forwarder)->stats().spool_pending}});
