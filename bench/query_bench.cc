@@ -15,10 +15,11 @@
 //    reflection, the access log and the metrics interceptor are on, as in
 //    production. Its resident memory and its CPU per request are read from
 //    /proc, apart from the load generator's.
-// 3. Load, one method at a time: an open-loop generator (a generic stub on
-//    gRPC's asynchronous API with one completion queue, which does not
-//    parse the answers; the callback API's client cost 97-104 us of CPU
-//    per GetPatient against 71-77 us, and the generator shares the two
+// 3. Load, one method at a time: an open-loop generator (a generic stub,
+//    which does not parse the answers, on gRPC's callback API, or with
+//    --client-api async on the asynchronous API with one completion queue;
+//    the callback client costs 73-84 us of CPU per GetPatient against
+//    61-70 us, with the same latencies, and the generator shares the two
 //    cores with the server it measures) sends requests
 //    at their rate (--methods GetPatient:5000,...) for --duration after a
 //    --warmup, each with a 5 s deadline, and prints the rate achieved, the
@@ -115,6 +116,9 @@ struct Options {
   std::string serve_address_file;
   bool freshness = false;
   bool skip_load = false;
+  // The load generator's gRPC API: "callback" (gRPC's callback API, as
+  // the services use) or "async" (one completion queue of our own).
+  std::string client_api = "callback";
   // The server's query block cache and access-log delay (NodeOptions).
   int64_t block_cache_mib = 512;
   absl::Duration access_log_delay = absl::Milliseconds(5);
@@ -361,18 +365,23 @@ struct PhaseResult {
   double late_p99_ms = 0;
 };
 
-// The load generator: a generic stub on the asynchronous API with one
-// completion queue. The pacing thread sends each request at its time
-// (requests are serialized before the phase starts, so sending is only the
-// gRPC call); one thread takes the answers off the queue, counts their bytes
-// without parsing them and records the latency from the moment the request
-// was sent. Server and generator share this machine's two cores: the
-// generator spends as little as it can (no parse, no per-call allocation of
-// its own, two threads), so that the server's share is what is measured.
+// The load generator: a generic stub, on the asynchronous API with one
+// completion queue (ClientApi::kAsync) or on the callback API
+// (kCallback). The pacing thread sends each request at its time (requests
+// are serialized before the phase starts, so sending is only the gRPC
+// call); the answers are taken off the queue by one thread of ours (async)
+// or by gRPC's callback threads (callback), which count their bytes without
+// parsing them and record the latency from the moment the request was sent.
+// Server and generator share this machine's two cores: the generator spends
+// as little as it can (no parse, no per-call allocation of its own), so that
+// the server's share is what is measured.
+enum class ClientApi { kAsync, kCallback };
+
 class Load {
  public:
-  Load(std::shared_ptr<grpc::Channel> channel, const Samples* samples, std::function<absl::Duration()> server_cpu)
-      : stub_(std::move(channel)), samples_(samples), server_cpu_(std::move(server_cpu)) {}
+  Load(std::shared_ptr<grpc::Channel> channel, ClientApi api, const Samples* samples,
+       std::function<absl::Duration()> server_cpu)
+      : stub_(std::move(channel)), api_(api), samples_(samples), server_cpu_(std::move(server_cpu)) {}
 
   PhaseResult Run(const std::string& method, double rate, absl::Duration warmup, absl::Duration duration) {
     const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(warmup + duration));
@@ -390,24 +399,25 @@ class Load {
 
     grpc::CompletionQueue cq;
     Tally tally;
-    std::thread answers([&cq, &tally] {
+    // An answered call, on the thread that took its answer.
+    auto answered_call = [&tally](Call* call) {
+      call->latency_ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
+      call->ok = call->status.ok();
+      // The sending thread frees the call's gRPC state: memory goes back
+      // to the thread that allocates it (glibc's per-thread caches).
+      std::lock_guard<std::mutex> lock(tally.mu);
+      if (call->ok) {
+        call->answer_bytes = call->response.Length();
+      } else if (tally.first_error.empty()) {
+        tally.first_error = absl::StrCat(call->status.error_code(), ": ", call->status.error_message());
+      }
+      tally.answered.push_back(call);
+      tally.done.fetch_add(1, std::memory_order_release);
+    };
+    std::thread answers([&cq, &answered_call] {
       void* tag = nullptr;
       bool ok = false;
-      while (cq.Next(&tag, &ok)) {
-        Call* call = static_cast<Call*>(tag);
-        call->latency_ms = absl::ToDoubleMilliseconds(absl::Now() - call->sent);
-        call->ok = call->status.ok();
-        if (call->ok) {
-          call->answer_bytes = call->response.Length();
-        } else if (tally.first_error.empty()) {
-          tally.first_error = absl::StrCat(call->status.error_code(), ": ", call->status.error_message());
-        }
-        tally.done.fetch_add(1, std::memory_order_release);
-        // The sending thread frees the call's gRPC state: memory goes back
-        // to the thread that allocates it (glibc's per-thread caches).
-        std::lock_guard<std::mutex> lock(tally.mu);
-        tally.answered.push_back(call);
-      }
+      while (cq.Next(&tag, &ok)) answered_call(static_cast<Call*>(tag));
     });
     // Frees the gRPC state of the calls answered so far.
     std::vector<Call*> answered;
@@ -442,9 +452,17 @@ class Load {
       call.context.emplace();
       call.context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       call.sent = absl::Now();
-      call.rpc = stub_.PrepareUnaryCall(&*call.context, path, requests[k], &cq);
-      call.rpc->StartCall();
-      call.rpc->Finish(&call.response, &call.status, &call);
+      if (api_ == ClientApi::kCallback) {
+        stub_.UnaryCall(&*call.context, path, grpc::StubOptions(), &requests[k], &call.response,
+                        [&call, &answered_call](grpc::Status status) {
+                          call.status = std::move(status);
+                          answered_call(&call);
+                        });
+      } else {
+        call.rpc = stub_.PrepareUnaryCall(&*call.context, path, requests[k], &cq);
+        call.rpc->StartCall();
+        call.rpc->Finish(&call.response, &call.status, &call);
+      }
     }
     const absl::Time sent = absl::Now();
     // Every call has a deadline, so every call completes.
@@ -493,7 +511,7 @@ class Load {
   };
   struct Tally {
     std::atomic<int64_t> done{0};
-    std::string first_error;  // written by the answer thread only
+    std::string first_error;  // guarded by mu
     std::mutex mu;
     std::vector<Call*> answered;  // whose gRPC state is still to be freed
   };
@@ -536,6 +554,7 @@ class Load {
   }
 
   grpc::GenericStub stub_;
+  ClientApi api_;
   const Samples* samples_;
   std::function<absl::Duration()> server_cpu_;
 };
@@ -738,11 +757,13 @@ absl::Status RunLoad(const Options& o) {
   // Transparent retries buffer every call; these calls are idempotent reads
   // measured one by one.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  Load load(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args), &samples,
+  const ClientApi api = o.client_api == "callback" ? ClientApi::kCallback : ClientApi::kAsync;
+  Load load(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args), api, &samples,
             [server] { return FiguresOf(server).cpu; });
   std::printf("\nopen-loop load, one method at a time: %.0f s each after %.0f s of warm-up; latency from send to "
-              "answer; CPU per request of the server process and of the load generator\n",
-              absl::ToDoubleSeconds(o.duration), absl::ToDoubleSeconds(o.warmup));
+              "answer; CPU per request of the server process and of the load generator (gRPC %s API)\n",
+              absl::ToDoubleSeconds(o.duration), absl::ToDoubleSeconds(o.warmup),
+              api == ClientApi::kCallback ? "callback" : "asynchronous");
   PrintHeader();
   absl::Status status;
   for (const std::string& spec : o.methods) {
@@ -937,6 +958,8 @@ int Main(int argc, char** argv) {
   flags.String("serve-address-file", &o.serve_address_file,
                "internal: serve the populated store and write the address here (the bench starts itself so)");
   flags.Bool("skip-load", &o.skip_load, "skip the per-method load (e.g. with --freshness)");
+  flags.String("client-api", &o.client_api,
+               "the load generator's gRPC API: callback, or async (one completion queue of its own)");
   flags.Int("block-cache-mib", &o.block_cache_mib, "the server's query block cache (serve --query-block-cache)");
   flags.Duration("access-log-delay", &o.access_log_delay,
                  "the server's access-log batching delay (serve --access-log-delay; 0: one write per read)");
@@ -956,6 +979,10 @@ int Main(int argc, char** argv) {
   if (flags.help_requested()) {
     std::cout << flags.Usage();
     return 0;
+  }
+  if (o.client_api != "async" && o.client_api != "callback") {
+    std::cerr << "query_bench: --client-api must be async or callback, not \"" << o.client_api << "\"\n";
+    return 2;
   }
   log::SetLevel(log::Level::kWarning);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows as it happens, also in a file
