@@ -138,6 +138,25 @@ bool HasSource(const hisbridge::v1::Patient& p, absl::string_view record) {
   return false;
 }
 
+// Starts `hisbridge ARGS...` with stdout and stderr to `log` and stdin from
+// /dev/null; -1 if it could not be started.
+pid_t SpawnHisbridge(std::vector<std::string> args, const std::string& log) {
+  args.insert(args.begin(), HISBRIDGE_BINARY);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = -1;
+  const int err = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(err, 0) << HISBRIDGE_BINARY;
+  return err == 0 ? pid : -1;
+}
+
 class ConnectorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -446,23 +465,13 @@ TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
   Node node(Options());
   ASSERT_TRUE(node.Start().ok());
   const std::string log = dir_ + "/hl7v2.log";
-  std::vector<std::string> args = {HISBRIDGE_BINARY, "connector",      "hl7v2",
-                                   "--listen",       "127.0.0.1:0",    "--mllp-insecure-plaintext",
-                                   "--ingest",       node.grpc_address(), "--spool-dir",
-                                   dir_ + "/hl7-spool", "--metrics-listen", "127.0.0.1:0"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = SpawnHisbridge({"connector", "hl7v2", "--listen", "127.0.0.1:0", "--mllp-insecure-plaintext",
+                                    "--ingest", node.grpc_address(), "--spool-dir", dir_ + "/hl7-spool",
+                                    "--metrics-listen", "127.0.0.1:0"},
+                                   log);
+  ASSERT_GT(pid, 0);
   struct Reaper {
-    pid_t pid;
+    pid_t pid;  // -1 once waited for
     ~Reaper() {
       if (pid > 0) {
         ::kill(pid, SIGKILL);
@@ -547,32 +556,11 @@ TEST_F(ConnectorsTest, FileImportKilledMidFileResumesWithoutLosingRows) {
   ASSERT_TRUE(WriteFileAtomically(export_path, *gb18030).ok());
   const std::string state_dir = dir_ + "/file-state";
   auto run = [&](const std::string& log) {
-    std::vector<std::string> args = {HISBRIDGE_BINARY,
-                                     "connector",
-                                     "file",
-                                     "--ingest",
-                                     node.grpc_address(),
-                                     "--spool-dir",
-                                     dir_ + "/file-spool",
-                                     "--state-dir",
-                                     state_dir,
-                                     "--mapping",
-                                     std::string(HISBRIDGE_SOURCE_DIR) + "/connectors/file/testdata/patients_zh.mapping",
-                                     absl::StrCat("--batch-rows=", kBatchRows),
-                                     export_path};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid = -1;
-    const int err = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(err, 0) << HISBRIDGE_BINARY;
-    return pid;
+    return SpawnHisbridge({"connector", "file", "--ingest", node.grpc_address(), "--spool-dir", dir_ + "/file-spool",
+                           "--state-dir", state_dir, "--mapping",
+                           std::string(HISBRIDGE_SOURCE_DIR) + "/connectors/file/testdata/patients_zh.mapping",
+                           absl::StrCat("--batch-rows=", kBatchRows), export_path},
+                          log);
   };
   // The byte offset the state file records for the export (0 if none yet).
   auto recorded_offset = [&]() -> int64_t {
