@@ -1,7 +1,5 @@
 #include "libs/forward/forwarder_metrics.h"
 
-#include <utility>
-
 namespace hisbridge::forward {
 
 void AddForwarderCollector(metrics::Registry* registry, const Forwarder* forwarder, const std::string& connector) {
