@@ -205,6 +205,24 @@ FhirStats FhirFacade::stats() const {
   return s;
 }
 
+void AddFhirCollector(metrics::Registry* registry, const FhirFacade* facade) {
+  registry->AddCollector([facade](metrics::MetricWriter& out) {
+    const FhirStats s = facade->stats();
+    constexpr const char* kWrites =
+        "FHIR writes (resources, or entries of a batch/transaction Bundle) by outcome: accepted once durable, "
+        "rejected for their content (4xx, in the reject log), failed while valid (5xx, not durable).";
+    out.Counter("hisbridge_fhir_writes_total", kWrites, {{"outcome", "accepted"}}, static_cast<double>(s.accepted));
+    out.Counter("hisbridge_fhir_writes_total", kWrites, {{"outcome", "rejected"}}, static_cast<double>(s.rejected));
+    out.Counter("hisbridge_fhir_writes_total", kWrites, {{"outcome", "failed"}}, static_cast<double>(s.failed));
+    out.Counter("hisbridge_fhir_spooled_writes_total",
+                "Accepted writes that went through the spool (ingest or Kafka unreachable).", {},
+                static_cast<double>(s.spooled));
+    constexpr const char* kReads = "FHIR reads answered 200: GET Patient/<id> (read) and Patient/$match (match).";
+    out.Counter("hisbridge_fhir_reads_total", kReads, {{"interaction", "read"}}, static_cast<double>(s.reads));
+    out.Counter("hisbridge_fhir_reads_total", kReads, {{"interaction", "match"}}, static_cast<double>(s.matches));
+  });
+}
+
 std::string FhirFacade::BaseUrl(const HttpRequest& request) const {
   if (!options_.base_url.empty()) return options_.base_url;
   std::string host = Header(request, "host");

@@ -47,6 +47,7 @@
 #include "libs/fhir/outcome.h"
 #include "libs/fhir/patient_resource.h"
 #include "libs/forward/forwarder.h"
+#include "libs/metrics/registry.h"
 
 namespace hisbridge::connectors::fhir {
 
@@ -137,6 +138,16 @@ HttpResponse OutcomeResponse(int status, const std::vector<hisbridge::fhir::Issu
 
 // Percent-encodes everything but unreserved characters (RFC 3986).
 std::string UrlEncode(absl::string_view s);
+
+// The facade's figures for Prometheus, read from stats() at scrape time:
+//   hisbridge_fhir_writes_total{outcome}  counter, outcome = accepted (200/201,
+//       per batch entry), rejected (4xx for their content), failed (valid
+//       but not durable, 5xx)
+//   hisbridge_fhir_spooled_writes_total   counter (accepted through the spool)
+//   hisbridge_fhir_reads_total{interaction}  counter, read (GET Patient) or
+//       match (Patient/$match), answered 200
+// `facade` must outlive every scrape of the registry.
+void AddFhirCollector(metrics::Registry* registry, const FhirFacade* facade);
 
 }  // namespace hisbridge::connectors::fhir
 

@@ -14,6 +14,7 @@
 #include "connectors/fhir/http_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/metrics/registry.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/fhir/json.h"
@@ -270,6 +271,23 @@ TEST_F(FhirFacadeTest, InvalidResourcesGetAnOperationOutcomeWithThePathAndAreKep
   Answer junk = Do("POST", "/fhir/Patient", "{\"resourceType\":");
   EXPECT_EQ(junk.status, 400);
   EXPECT_EQ(junk.body.GetArray("issue")[0].GetString("severity"), "fatal");
+}
+
+TEST_F(FhirFacadeTest, MetricsCountWritesByOutcome) {
+  Start();
+  metrics::Registry registry;
+  AddFhirCollector(&registry, facade_.get());
+  EXPECT_EQ(Do("POST", "/fhir/Patient", Testdata("patient-zh-wangxiaoming.json")).status, 201);
+  EXPECT_EQ(Do("POST", "/fhir/Patient", Testdata("invalid-patient-unknown-elements.json"),
+               {{"X-Hisbridge-Facility", "F1"}})
+                .status,
+            400);
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("hisbridge_fhir_writes_total{outcome=\"accepted\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("hisbridge_fhir_writes_total{outcome=\"rejected\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("hisbridge_fhir_writes_total{outcome=\"failed\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("hisbridge_fhir_spooled_writes_total 0\n"));
+  EXPECT_THAT(text, HasSubstr("hisbridge_fhir_reads_total{interaction=\"read\"} 0\n"));
 }
 
 TEST_F(FhirFacadeTest, TransactionIsOneUnitInApplyOrder) {

@@ -70,6 +70,60 @@ struct ForwardFlags {
   }
 };
 
+// A connector process's Prometheus endpoint (--metrics-listen): /metrics
+// with the process, its forwarder and whatever the connector adds to
+// registry(); /healthz 200 until MarkStopping(), then 503, so that a
+// connector shutting down leaves its Service before it stops listening.
+// HTTPS with the connector's own server certificate when it has one (no
+// client certificate: probes and Prometheus present none).
+//
+// Declare it after the connector and the forwarder it reads: it stops
+// (and its collectors go) before they do.
+class ConnectorMetricsEndpoint {
+ public:
+  ConnectorMetricsEndpoint(const forward::Forwarder* forwarder, const std::string& connector) {
+    metrics::AddProcessCollector(&registry_, PROJECT_VERSION_STRING);
+    forward::AddForwarderCollector(&registry_, forwarder, connector);
+  }
+  ~ConnectorMetricsEndpoint() { Stop(); }
+
+  metrics::Registry* registry() { return &registry_; }
+
+  // Nothing with an empty `listen`.
+  absl::Status Serve(const std::string& listen, const std::string& cert, const std::string& key) {
+    if (listen.empty()) return absl::OkStatus();
+    metrics::MetricsTls tls;
+    tls.cert = cert;
+    tls.key = key;
+    auto started = metrics::MetricsServer::Start(
+        listen, &registry_,
+        [this] {
+          return stopping_.load() ? absl::UnavailableError("shutting down: no longer accepting connections")
+                                  : absl::OkStatus();
+        },
+        tls);
+    if (!started.ok()) {
+      return absl::Status(started.status().code(), absl::StrCat("--metrics-listen: ", started.status().message()));
+    }
+    server_ = std::move(*started);
+    return absl::OkStatus();
+  }
+  // "host:port", or "none" without an endpoint.
+  std::string address() const { return server_ != nullptr ? server_->address() : "none"; }
+  // ", metrics on port N" for the start line, or nothing.
+  std::string PortNote() const { return server_ != nullptr ? absl::StrCat(", metrics on port ", server_->port()) : ""; }
+  void MarkStopping() { stopping_ = true; }
+  void Stop() {
+    if (server_ != nullptr) server_->Stop();
+    server_.reset();
+  }
+
+ private:
+  metrics::Registry registry_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<metrics::MetricsServer> server_;
+};
+
 std::vector<std::string> List(const std::string& csv) {
   std::vector<std::string> out;
   for (absl::string_view v : absl::StrSplit(csv, ',', absl::SkipEmpty())) out.emplace_back(absl::StripAsciiWhitespace(v));
@@ -169,48 +223,26 @@ int Hl7v2(int argc, char** argv) {
   if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
   connectors::hl7v2::Hl7v2Connector connector(forwarder->get(), options);
   if (auto s = connector.Start(); !s.ok()) return fail(s.message(), 1);
-  // Scrapes read the connector and the forwarder: the endpoint stops
-  // before either is gone (it is declared after them).
-  metrics::Registry registry;
-  metrics::AddProcessCollector(&registry, PROJECT_VERSION_STRING);
-  forward::AddForwarderCollector(&registry, forwarder->get(), "hl7v2");
-  connectors::hl7v2::AddHl7v2Collector(&registry, &connector);
-  std::atomic<bool> stopping{false};
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
-  if (!metrics_listen.empty()) {
-    metrics::MetricsTls metrics_tls;
-    metrics_tls.cert = mllp_tls.cert;
-    metrics_tls.key = mllp_tls.key;
-    // Healthy while the MLLP server accepts; a connector that is shutting
-    // down answers 503 so that it leaves the Service before it stops.
-    auto started = metrics::MetricsServer::Start(
-        metrics_listen, &registry,
-        [&stopping] {
-          return stopping.load() ? absl::UnavailableError("shutting down: MLLP no longer accepts connections")
-                                 : absl::OkStatus();
-        },
-        metrics_tls);
-    if (!started.ok()) {
-      connector.Stop();
-      (*forwarder)->Stop();
-      return fail(absl::StrCat("--metrics-listen: ", started.status().message()), 1);
-    }
-    metrics_server = std::move(*started);
+  ConnectorMetricsEndpoint metrics_endpoint(forwarder->get(), "hl7v2");
+  connectors::hl7v2::AddHl7v2Collector(metrics_endpoint.registry(), &connector);
+  if (auto s = metrics_endpoint.Serve(metrics_listen, mllp_tls.cert, mllp_tls.key); !s.ok()) {
+    connector.Stop();
+    (*forwarder)->Stop();
+    return fail(s.message(), 1);
   }
   log::Info("hl7v2 connector listening",
             {{"mllp", options.mllp.listen},
              {"port", connector.port()},
-             {"metrics", metrics_server != nullptr ? metrics_server->address() : std::string("none")},
+             {"metrics", metrics_endpoint.address()},
              {"ingest", forward_flags.ingest},
              {"spool", forward_flags.spool_dir}});
-  std::cout << "hisbridge connector hl7v2: listening on port " << connector.port();
-  if (metrics_server != nullptr) std::cout << ", metrics on port " << metrics_server->port();
-  std::cout << std::endl;
+  std::cout << "hisbridge connector hl7v2: listening on port " << connector.port() << metrics_endpoint.PortNote()
+            << std::endl;
   WaitForShutdownSignal();
-  stopping = true;
+  metrics_endpoint.MarkStopping();
   connector.Stop();
   (*forwarder)->Stop();
-  if (metrics_server != nullptr) metrics_server->Stop();
+  metrics_endpoint.Stop();
   const auto stats = connector.stats();
   log::Info("hl7v2 connector stopped", {{"aa", stats.accepted}, {"ae", stats.errors}, {"ar", stats.rejected},
                                         {"spooled", stats.spooled}, {"spool_pending", (*forwarder)->stats().spool_pending}});
@@ -335,6 +367,7 @@ int Fhir(int argc, char** argv) {
   std::vector<std::string> facility_systems, ethnicity_extensions = {hisbridge::fhir::kEthnicityExtension};
   absl::Duration query_deadline = absl::Seconds(5);
   int64_t max_body_bytes = 16 << 20;
+  std::string metrics_listen;
   FlagSet flags("connector fhir",
                 "Serve a FHIR R4 facade over HTTP: Patient, Encounter, Observation and MedicationRequest (alone or in "
                 "transaction/batch Bundles) become county records submitted to ingest, answered once durable "
@@ -348,6 +381,9 @@ int Fhir(int argc, char** argv) {
                "CA bundle (PEM) of the clinics' client certificates, which HTTPS always asks for");
   flags.Bool("http-insecure-plaintext", &http_plaintext,
              "serve plain HTTP without TLS: development only, warned loudly");
+  flags.String("metrics-listen", &metrics_listen,
+               "Prometheus endpoint host:port serving /metrics and /healthz, over HTTPS with --http-tls-cert (no "
+               "client certificate); empty for none (port 0 picks one)");
   forward_flags.Register(&flags);
   flags.String("query", &query_target, "host:port of QueryService for GET Patient and $match (default: --ingest)");
   query_tls.Register(&flags, "query-");
@@ -426,13 +462,23 @@ int Fhir(int argc, char** argv) {
   connectors::fhir::FhirFacade fhir(forwarder->get(), query.get(), facade);
   auto http = connectors::fhir::FhirHttpServer::Start(server, &fhir);
   if (!http.ok()) return fail(http.status().message(), 1);
+  ConnectorMetricsEndpoint metrics_endpoint(forwarder->get(), "fhir");
+  connectors::fhir::AddFhirCollector(metrics_endpoint.registry(), &fhir);
+  if (auto s = metrics_endpoint.Serve(metrics_listen, server.tls.cert, server.tls.key); !s.ok()) {
+    (*http)->Stop();
+    (*forwarder)->Stop();
+    return fail(s.message(), 1);
+  }
   log::Info("fhir facade listening", {{"http", server.listen}, {"port", (*http)->port()}, {"tls", (*http)->tls()},
-                                      {"ingest", forward_flags.ingest}, {"query", query_options.target},
-                                      {"spool", forward_flags.spool_dir}});
-  std::cout << "hisbridge connector fhir: listening on port " << (*http)->port() << std::endl;
+                                      {"metrics", metrics_endpoint.address()}, {"ingest", forward_flags.ingest},
+                                      {"query", query_options.target}, {"spool", forward_flags.spool_dir}});
+  std::cout << "hisbridge connector fhir: listening on port " << (*http)->port() << metrics_endpoint.PortNote()
+            << std::endl;
   WaitForShutdownSignal();
+  metrics_endpoint.MarkStopping();
   (*http)->Stop();
   (*forwarder)->Stop();
+  metrics_endpoint.Stop();
   const auto stats = fhir.stats();
   log::Info("fhir facade stopped", {{"accepted", stats.accepted}, {"spooled", stats.spooled},
                                     {"rejected", stats.rejected}, {"failed", stats.failed}, {"reads", stats.reads},
