@@ -72,6 +72,14 @@ absl::string_view AckCodeName(AckCode code) {
 
 namespace {
 
+// How many bytes of `bytes` are HL7 delimiters (the ACK's own: | ^ ~ \ &
+// and the segment terminator).
+size_t DelimiterBytes(absl::string_view bytes) {
+  size_t n = 0;
+  for (const char c : bytes) n += (c == '|' || c == '^' || c == '~' || c == '\\' || c == '&' || c == '\r') ? 1 : 0;
+  return n;
+}
+
 std::string BuildAckIn(const Header& original, const std::string& charset, AckCode code,
                        const std::vector<Issue>& issues, absl::string_view control_id, absl::Time now,
                        const AckOptions& options) {
@@ -118,12 +126,19 @@ std::string BuildAckIn(const Header& original, const std::string& charset, AckCo
 std::string BuildAck(const Header& original, AckCode code, const std::vector<Issue>& issues,
                      absl::string_view control_id, absl::Time now, const AckOptions& options) {
   if (original.encoding_known && original.encoding != charset::Encoding::kUtf8) {
-    auto encoded = charset::FromUtf8(
-        BuildAckIn(original, CharsetField(original), code, issues, control_id, now, options),
-        original.encoding);
-    if (encoded.ok()) return *encoded;
-    // A reason quoting a character the sender's set cannot hold: answer in
-    // UTF-8 (and say so in MSH-18) rather than lose the reason.
+    const std::string utf8 = BuildAckIn(original, CharsetField(original), code, issues, control_id, now, options);
+    auto encoded = charset::FromUtf8(utf8, original.encoding);
+    // GB 18030, GBK and Big5 use bytes 0x40-0x7E as second bytes, among
+    // them '|', '^', '~' and '\\': a character echoed from the sender's
+    // header can come out holding a byte that any reader takes for a
+    // delimiter (the MSH would then have more fields than it was built
+    // with, and MSH-18 would not be where it is). UTF-8 never puts ASCII
+    // bytes inside a character, so the delimiters of the UTF-8 form are the
+    // true ones; an encoding with more is not sent.
+    if (encoded.ok() && DelimiterBytes(*encoded) == DelimiterBytes(utf8)) return *encoded;
+    // A reason quoting a character the sender's set cannot hold, or such a
+    // byte: answer in UTF-8 (and say so in MSH-18) rather than send an ACK
+    // the sender would misread.
     return BuildAckIn(original, "UNICODE UTF-8", code, issues, control_id, now, options);
   }
   return BuildAckIn(original, CharsetField(original), code, issues, control_id, now, options);
