@@ -99,6 +99,9 @@
 namespace hisbridge {
 namespace {
 
+// The load generator's gRPC API (see Load).
+enum class ClientApi { kAsync, kCallback };
+
 struct Options {
   std::string county;
   std::string data_dir = "/tmp/hisbridge-query-bench";
@@ -116,9 +119,9 @@ struct Options {
   std::string serve_address_file;
   bool freshness = false;
   bool skip_load = false;
-  // The load generator's gRPC API: "callback" (gRPC's callback API, as
-  // the services use) or "async" (one completion queue of our own).
-  std::string client_api = "callback";
+  // The load generator's gRPC API: the callback API, as the services use,
+  // or the asynchronous one with a completion queue of our own.
+  ClientApi client_api = ClientApi::kCallback;
   // The server's query block cache and access-log delay (NodeOptions).
   int64_t block_cache_mib = 512;
   absl::Duration access_log_delay = absl::Milliseconds(5);
@@ -367,7 +370,7 @@ struct PhaseResult {
 
 // The load generator: a generic stub, on the asynchronous API with one
 // completion queue (ClientApi::kAsync) or on the callback API
-// (kCallback). The pacing thread sends each request at its time (requests
+// (ClientApi::kCallback). The pacing thread sends each request at its time (requests
 // are serialized before the phase starts, so sending is only the gRPC
 // call); the answers are taken off the queue by one thread of ours (async)
 // or by gRPC's callback threads (callback), which count their bytes without
@@ -375,8 +378,6 @@ struct PhaseResult {
 // Server and generator share this machine's two cores: the generator spends
 // as little as it can (no parse, no per-call allocation of its own), so that
 // the server's share is what is measured.
-enum class ClientApi { kAsync, kCallback };
-
 class Load {
  public:
   Load(std::shared_ptr<grpc::Channel> channel, ClientApi api, const Samples* samples,
@@ -757,7 +758,7 @@ absl::Status RunLoad(const Options& o) {
   // Transparent retries buffer every call; these calls are idempotent reads
   // measured one by one.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  const ClientApi api = o.client_api == "callback" ? ClientApi::kCallback : ClientApi::kAsync;
+  const ClientApi api = o.client_api;
   Load load(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args), api, &samples,
             [server] { return FiguresOf(server).cpu; });
   std::printf("\nopen-loop load, one method at a time: %.0f s each after %.0f s of warm-up; latency from send to "
@@ -958,7 +959,8 @@ int Main(int argc, char** argv) {
   flags.String("serve-address-file", &o.serve_address_file,
                "internal: serve the populated store and write the address here (the bench starts itself so)");
   flags.Bool("skip-load", &o.skip_load, "skip the per-method load (e.g. with --freshness)");
-  flags.String("client-api", &o.client_api,
+  std::string client_api = "callback";
+  flags.String("client-api", &client_api,
                "the load generator's gRPC API: callback, or async (one completion queue of its own)");
   flags.Int("block-cache-mib", &o.block_cache_mib, "the server's query block cache (serve --query-block-cache)");
   flags.Duration("access-log-delay", &o.access_log_delay,
@@ -980,8 +982,12 @@ int Main(int argc, char** argv) {
     std::cout << flags.Usage();
     return 0;
   }
-  if (o.client_api != "async" && o.client_api != "callback") {
-    std::cerr << "query_bench: --client-api must be async or callback, not \"" << o.client_api << "\"\n";
+  if (client_api == "callback") {
+    o.client_api = ClientApi::kCallback;
+  } else if (client_api == "async") {
+    o.client_api = ClientApi::kAsync;
+  } else {
+    std::cerr << "query_bench: --client-api must be async or callback, not \"" << client_api << "\"\n";
     return 2;
   }
   log::SetLevel(log::Level::kWarning);

@@ -1,7 +1,7 @@
 // Prometheus metrics of a connector's Forwarder: what it handed to ingest
 // directly, what went through the spool, what it could not make durable,
 // and how full the spool is. Read from Forwarder::stats() at scrape time,
-// labelled with the connector's name (hl7v2, file):
+// labelled with the connector's name (hl7v2, fhir):
 //
 //   hisbridge_connector_units_total{connector, outcome}   counter
 //       outcome: direct (ingest answered), spooled (fsync'ed in the spool),
