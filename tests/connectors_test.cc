@@ -21,6 +21,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -540,6 +542,38 @@ TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
 // the only repeats are rows of the one batch that was durable but not yet
 // recorded in the state file when the process died (at most --batch-rows,
 // harmless to the linker); the first copies are in file order.
+// The FHIR facade over HTTPS judges each caller by the policy, so it does
+// not start without one; over plain HTTP there is no identity to judge.
+TEST_F(ConnectorsTest, FhirConnectorOverHttpsNeedsAPolicy) {
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"connector", "fhir",  "--listen",     "127.0.0.1:0", "--ingest",
+                                     "127.0.0.1:1", "--spool-dir", dir_ + "/fhir-spool"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string log = dir_ + "/fhir.log";
+    const pid_t pid = SpawnHisbridge(args, log);
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFileToString(log).value_or(""));
+  };
+  const std::vector<std::string> https = {"--http-tls-cert", dir_ + "/server.crt", "--http-tls-key",
+                                          dir_ + "/server.key", "--http-tls-ca", dir_ + "/ca.crt"};
+  auto [code, out] = run(https);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--policy is required with --http-tls-cert"));
+
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/policy.txt", "lead-hospital-his reader\nclinic:x clinic\n").ok());
+  std::vector<std::string> with_policy = https;
+  with_policy.insert(with_policy.end(), {"--policy", dir_ + "/policy.txt"});
+  std::tie(code, out) = run(with_policy);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--policy: "));
+  EXPECT_THAT(out, HasSubstr("line 2"));
+
+  std::tie(code, out) = run({"--http-insecure-plaintext", "--policy", dir_ + "/policy.txt"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--policy needs HTTPS"));
+}
+
 TEST_F(ConnectorsTest, FileImportKilledMidFileResumesWithoutLosingRows) {
   Node node(Options());
   ASSERT_TRUE(node.Start().ok());

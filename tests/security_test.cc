@@ -9,9 +9,13 @@
 //   - every read lands in the access log, which only admins can list
 //   - a generated county loaded end to end: no resident id or phone of it
 //     appears in plaintext in any file under the data directory or in the log
+//   - the FHIR facade with the same policy: a clinic writes for its own
+//     facility only, only readers and stewards read, and the access log
+//     names the facade's caller beside the facade
 //   - key rotation: rekey re-encrypts, old data stays readable under the new
 //     key alone, and without the old key unrotated data is refused by name
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -25,7 +29,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "connectors/fhir/fhir_facade.h"
+#include "connectors/fhir/http_server.h"
+#include "connectors/fhir/patient_query.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hisbridge/v1/admin.grpc.pb.h"
@@ -33,7 +41,10 @@
 #include "hisbridge/v1/query.grpc.pb.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
+#include "libs/forward/forwarder.h"
+#include "libs/forward/ingest_client.h"
 #include "libs/index/kv_store.h"
+#include "libs/security/authorizer.h"
 #include "libs/security/dev_certs.h"
 #include "libs/security/key_ring.h"
 #include "libs/security/policy.h"
@@ -346,6 +357,102 @@ TEST_F(SecurityTest, EveryReadLandsInTheAccessLog) {
     ++pages;
   } while (!log.next_page_token().empty() && pages < 10);
   EXPECT_EQ(pages, 4);
+}
+
+TEST_F(SecurityTest, TheFhirFacadeKeepsThePolicyAndTheAccessLogNamesItsCaller) {
+  // The facade as production runs it: HTTPS with client certificates, the
+  // node's policy file, ingest as the county gateway, reads as the reader.
+  auto client_credentials = [](const std::string& name) {
+    security::TlsFiles files{*certs_ + "/" + name + ".crt", *certs_ + "/" + name + ".key", *certs_ + "/ca.crt"};
+    return security::GrpcClientCredentials(files).value();
+  };
+  const std::string fhir_dir = *dir_ + "/fhir";
+  forward::ForwarderOptions fo;
+  fo.spool.dir = fhir_dir + "/spool";
+  forward::GrpcIngestOptions ingest;
+  ingest.target = node_->grpc_address();
+  ingest.channel = "fhir";
+  ingest.credentials = client_credentials("gateway");
+  auto forwarder = forward::Forwarder::Start(fo, forward::NewGrpcIngestClient(ingest)).value();
+  connectors::fhir::GrpcQueryOptions query;
+  query.target = node_->grpc_address();
+  query.deadline = absl::Seconds(10);
+  query.credentials = client_credentials("reader");
+  auto patient_query = connectors::fhir::NewGrpcPatientQuery(query);
+  security::Authorizer authorizer(security::Policy::Load(*certs_ + "/policy.txt").value());
+  connectors::fhir::FhirFacadeOptions options;
+  options.reject_log = fhir_dir + "/rejected.jsonl";
+  options.authorizer = &authorizer;
+  connectors::fhir::FhirFacade facade(forwarder.get(), patient_query.get(), options);
+  connectors::fhir::FhirServerOptions server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.tls = {*certs_ + "/server.crt", *certs_ + "/server.key", *certs_ + "/ca.crt"};
+  auto server = connectors::fhir::FhirHttpServer::Start(server_options, &facade).value();
+  auto https_as = [&](const std::string& name) {
+    auto client = std::make_unique<httplib::SSLClient>("127.0.0.1", server->port(), *certs_ + "/" + name + ".crt",
+                                                       *certs_ + "/" + name + ".key");
+    client->set_ca_cert_path((*certs_ + "/ca.crt").c_str());
+    client->enable_server_certificate_verification(true);
+    client->set_read_timeout(30, 0);
+    return client;
+  };
+  auto patient_of = [](const std::string& facility, const std::string& record_id) {
+    return absl::StrReplaceAll(R"({"resourceType": "Patient",
+      "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                      "system": "urn:hisbridge:facility:FACILITY", "value": "RECORD"},
+                     {"system": "urn:oid:2.16.156.10011.1.1", "value": "450324198503021232"}],
+      "name": [{"family": "王", "given": ["小明"]}], "gender": "male", "birthDate": "1985-03-02",
+      "managingOrganization": {"identifier": {"system": "urn:hisbridge:facility-code", "value": "FACILITY"}}})",
+                               {{"FACILITY", facility}, {"RECORD", record_id}});
+  };
+
+  auto clinic = https_as(absl::StrCat("clinic-", kClinicFacility));
+  auto own = clinic->Post("/fhir/Patient", patient_of(kClinicFacility, "FHIR-1"), "application/fhir+json");
+  ASSERT_TRUE(own) << httplib::to_string(own.error());
+  EXPECT_EQ(own->status, 201) << own->body;
+  auto other = clinic->Post("/fhir/Patient", patient_of("450324-WS-002", "FHIR-2"), "application/fhir+json");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 403) << other->body;
+  EXPECT_THAT(other->body, HasSubstr("not for facility \\\"450324-WS-002\\\""));
+  auto clinic_reads = clinic->Get(absl::StrCat("/fhir/Patient/", kClinicFacility, "%7CFHIR-1").c_str());
+  ASSERT_TRUE(clinic_reads);
+  EXPECT_EQ(clinic_reads->status, 403) << clinic_reads->body;
+
+  // The steward reads the record through the facade once the view has it.
+  auto steward = https_as("steward");
+  int status = 0;
+  std::string body;
+  for (absl::Time until = absl::Now() + absl::Seconds(60); absl::Now() < until; absl::SleepFor(absl::Milliseconds(100))) {
+    auto read = steward->Get(absl::StrCat("/fhir/Patient/", kClinicFacility, "%7CFHIR-1").c_str(),
+                             {{"X-Purpose-Of-Use", "operations"}});
+    ASSERT_TRUE(read) << httplib::to_string(read.error());
+    status = read->status;
+    body = read->body;
+    if (status != 404) break;
+  }
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_THAT(body, HasSubstr("王"));
+
+  // The access log: the facade (as the reader) read on behalf of the
+  // steward, found by either name; nothing for the refused 450324-WS-002.
+  hisbridge::v1::ListAccessLogRequest by_steward;
+  by_steward.set_who("steward:dev");
+  by_steward.set_page_size(1000);
+  hisbridge::v1::ListAccessLogResponse log;
+  ASSERT_TRUE(ListAccessLog("admin", by_steward, &log).ok());
+  bool seen = false;
+  for (const auto& e : log.entries()) {
+    if (e.method() != "QueryService.LookupBySource" || !e.allowed()) continue;
+    seen = true;
+    EXPECT_EQ(e.who(), "reader:lead-hospital");
+    EXPECT_EQ(e.on_behalf_of(), "steward:dev");
+    EXPECT_EQ(e.purpose(), "operations");
+    EXPECT_FALSE(e.patient_id().empty());
+  }
+  EXPECT_TRUE(seen) << log.DebugString();
+  EXPECT_THAT(ReadFileToString(fhir_dir + "/rejected.jsonl").value(), HasSubstr("450324-WS-002"));
+  server->Stop();
+  forwarder->Stop();
 }
 
 // Every digit string of the county's resident ids and phones (11 or more

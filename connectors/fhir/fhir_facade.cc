@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -16,6 +17,7 @@
 #include "libs/base/logging.h"
 #include "libs/base/time_format.h"
 #include "libs/fhir/json.h"
+#include "libs/security/policy.h"
 
 namespace hisbridge::connectors::fhir {
 namespace {
@@ -30,7 +32,6 @@ using hisbridge::fhir::MappedRequest;
 using hisbridge::fhir::RequestKind;
 
 constexpr char kFacilityHeader[] = "x-hisbridge-facility";
-constexpr char kPurposeHeader[] = "x-purpose-of-use";
 
 bool IsWritableType(absl::string_view t) {
   return t == "Patient" || t == "Encounter" || t == "Observation" || t == "MedicationRequest";
@@ -166,6 +167,19 @@ HttpResponse QueryError(const absl::Status& s, const std::string& what) {
   return r;
 }
 
+// The status and issue of a request the policy refuses: 401 without a
+// verified certificate, 400 for a purpose of use that is not one, 403
+// otherwise; the message names the identity and the rule.
+std::pair<int, Issue> AccessRefusal(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return {401, MakeError(IssueType::kForbidden, "", std::string(s.message()))};
+    case absl::StatusCode::kInvalidArgument:
+      return {400, MakeError(IssueType::kValue, "", std::string(s.message()))};
+    default: return {403, MakeError(IssueType::kForbidden, "", std::string(s.message()))};
+  }
+}
+
 }  // namespace
 
 HttpResponse OutcomeResponse(int status, const std::vector<Issue>& issues) {
@@ -233,10 +247,38 @@ std::string FhirFacade::BaseUrl(const HttpRequest& request) const {
   return absl::StrCat(scheme, "://", host, options_.base_path);
 }
 
-QueryContext FhirFacade::Context(const HttpRequest& request) const {
+absl::StatusOr<security::Caller> FhirFacade::Admit(const HttpRequest& request, security::Permission permission,
+                                                   absl::string_view method) const {
+  security::CallerClaims claims;
+  claims.identity = request.identity;
+  claims.purpose = Header(request, security::kPurposeHeader);
+  if (claims.purpose.empty()) claims.purpose = options_.default_purpose;
+  if (options_.authorizer == nullptr) {
+    security::Caller everyone;
+    everyone.identity = request.identity;
+    everyone.purpose = claims.purpose;
+    everyone.plaintext = true;
+    return everyone;
+  }
+  return options_.authorizer->AuthorizeIdentity(claims, permission, method);
+}
+
+std::vector<Issue> FhirFacade::FacilityRefusals(const security::Caller& caller,
+                                                const std::vector<hisbridge::v1::Record>& records,
+                                                const std::vector<std::string>& paths) const {
+  std::vector<Issue> out;
+  if (options_.authorizer == nullptr) return out;
+  for (size_t i = 0; i < records.size(); ++i) {
+    std::string why = options_.authorizer->FacilityRefusal(caller, records[i].facility_id());
+    if (!why.empty()) out.push_back(MakeError(IssueType::kForbidden, i < paths.size() ? paths[i] : "", why));
+  }
+  return out;
+}
+
+QueryContext FhirFacade::Context(const HttpRequest& request, const security::Caller& caller) const {
   QueryContext c;
-  c.purpose = Header(request, kPurposeHeader);
-  if (c.purpose.empty()) c.purpose = options_.default_purpose;
+  c.purpose = caller.purpose;
+  c.on_behalf_of = request.identity;
   return c;
 }
 
@@ -337,6 +379,13 @@ HttpResponse FhirFacade::Handle(const HttpRequest& request) {
 
 HttpResponse FhirFacade::Store(const HttpRequest& request, const std::string& method, const std::string& type,
                                const std::string& id, const std::string& base_url) {
+  const std::string interaction =
+      type.empty() ? "FHIR Bundle" : absl::StrCat("FHIR ", absl::AsciiStrToLower(method), " ", type);
+  absl::StatusOr<security::Caller> caller = Admit(request, security::Permission::kSubmit, interaction);
+  if (!caller.ok()) {
+    auto [status, issue] = AccessRefusal(caller.status());
+    return Refuse(request, status, {issue});
+  }
   hisbridge::fhir::MappingOptions mapping = options_.mapping;
   mapping.now = options_.clock->Now();
   if (std::string facility = Header(request, kFacilityHeader); !facility.empty()) {
@@ -349,7 +398,7 @@ HttpResponse FhirFacade::Store(const HttpRequest& request, const std::string& me
   r.body = request.body;
   MappedRequest mapped = hisbridge::fhir::MapRequest(r, mapping);
   if (mapped.kind == RequestKind::kBatch && !hisbridge::fhir::HasErrors(mapped.issues)) {
-    return StoreBatch(request, std::move(mapped), base_url);
+    return StoreBatch(request, *caller, std::move(mapped), base_url);
   }
   if (!mapped.ok()) return Refuse(request, 400, mapped.AllIssues());
   std::vector<size_t> entry_of;
@@ -362,6 +411,11 @@ HttpResponse FhirFacade::Store(const HttpRequest& request, const std::string& me
   }
   std::vector<std::string> paths;
   for (size_t i : entry_of) paths.push_back(mapped.entries[i].path);
+  // All or nothing, as for the rest of a transaction: one record for a
+  // facility the caller may not write for refuses the whole request.
+  if (std::vector<Issue> forbidden = FacilityRefusals(*caller, records, paths); !forbidden.empty()) {
+    return Refuse(request, 403, forbidden);
+  }
   const std::string request_id =
       absl::StrCat("fhir:", records.front().facility_id(), ":",
                    mapped.identifier.empty() ? Digest(request.body) : mapped.identifier);
@@ -425,9 +479,11 @@ HttpResponse FhirFacade::Store(const HttpRequest& request, const std::string& me
   return JsonResponse(200, bundle);
 }
 
-HttpResponse FhirFacade::StoreBatch(const HttpRequest& request, MappedRequest mapped, const std::string& base_url) {
+HttpResponse FhirFacade::StoreBatch(const HttpRequest& request, const security::Caller& caller, MappedRequest mapped,
+                                    const std::string& base_url) {
   struct Slot {
     bool submitted = false;
+    std::vector<Issue> forbidden;  // the policy's refusals of the entry's facilities
     forward::Delivery delivery;
   };
   std::vector<Slot> slots(mapped.entries.size());
@@ -446,6 +502,12 @@ HttpResponse FhirFacade::StoreBatch(const HttpRequest& request, MappedRequest ma
       continue;
     }
     if (e.records.empty()) continue;
+    slots[i].forbidden = FacilityRefusals(caller, e.records, std::vector<std::string>(e.records.size(), e.path));
+    if (!slots[i].forbidden.empty()) {
+      ++rejected_;
+      refused.insert(refused.end(), slots[i].forbidden.begin(), slots[i].forbidden.end());
+      continue;
+    }
     slots[i].submitted = true;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -476,6 +538,9 @@ HttpResponse FhirFacade::StoreBatch(const HttpRequest& request, MappedRequest ma
     if (!e.ok()) {
       response.Set("status", Json::String("400 Bad Request"));
       outcome = e.issues;
+    } else if (!slots[i].forbidden.empty()) {
+      response.Set("status", Json::String("403 Forbidden"));
+      outcome = slots[i].forbidden;
     } else if (!slots[i].submitted) {
       response.Set("status", Json::String("200 OK"));
       outcome = e.issues;
@@ -513,11 +578,16 @@ HttpResponse FhirFacade::StoreBatch(const HttpRequest& request, MappedRequest ma
 }
 
 HttpResponse FhirFacade::Read(const HttpRequest& request, const std::string& id, const std::string& base_url) {
+  absl::StatusOr<security::Caller> caller = Admit(request, security::Permission::kReadPatients, "FHIR read Patient");
+  if (!caller.ok()) {
+    auto [status, issue] = AccessRefusal(caller.status());
+    return OutcomeResponse(status, {issue});
+  }
   std::string facility, record;
   absl::StatusOr<hisbridge::v1::Patient> patient =
       hisbridge::fhir::SplitSourceIdentity(id, &facility, &record)
-          ? query_->LookupBySource(facility, record, Context(request))
-          : query_->GetPatient(id, Context(request));
+          ? query_->LookupBySource(facility, record, Context(request, *caller))
+          : query_->GetPatient(id, Context(request, *caller));
   if (!patient.ok()) return QueryError(patient.status(), absl::StrCat("Patient/", id));
   ++reads_;
   hisbridge::fhir::ResourceOptions resources = options_.resources;
@@ -528,6 +598,12 @@ HttpResponse FhirFacade::Read(const HttpRequest& request, const std::string& id,
 }
 
 HttpResponse FhirFacade::MatchPatients(const HttpRequest& request, const std::string& base_url) {
+  absl::StatusOr<security::Caller> caller =
+      Admit(request, security::Permission::kReadPatients, "FHIR Patient/$match");
+  if (!caller.ok()) {
+    auto [status, issue] = AccessRefusal(caller.status());
+    return OutcomeResponse(status, {issue});
+  }
   hisbridge::fhir::MappingOptions mapping = options_.mapping;
   mapping.now = options_.clock->Now();
   hisbridge::fhir::MatchQuery q = hisbridge::fhir::MapMatchParameters(request.body, mapping);
@@ -535,7 +611,7 @@ HttpResponse FhirFacade::MatchPatients(const HttpRequest& request, const std::st
   hisbridge::v1::MatchRequest match;
   *match.mutable_demographics() = q.demographics;
   match.set_limit(q.count);
-  absl::StatusOr<hisbridge::v1::MatchResponse> response = query_->Match(match, Context(request));
+  absl::StatusOr<hisbridge::v1::MatchResponse> response = query_->Match(match, Context(request, *caller));
   if (!response.ok()) return QueryError(response.status(), "the patient to match");
   ++matches_;
   hisbridge::fhir::ResourceOptions resources = options_.resources;

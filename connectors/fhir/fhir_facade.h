@@ -28,6 +28,18 @@
 // and unified patient ids (GetPatient); the Patient returned has the
 // unified id.
 //
+// Access control (FhirFacadeOptions::authorizer, from `--policy`): the
+// caller is the HTTPS client certificate's identity, judged by the same
+// policy file and rules as the gRPC services (libs/security): writes need
+// role clinic and a facility the policy gives that identity, for every
+// record of the request; reads and $match need role reader or steward and
+// a purpose of use (X-Purpose-Of-Use, or the configured default).
+// Refusals are 401/403 OperationOutcomes with code "forbidden" naming the
+// rule; refused writes go to the reject log. Reads pass the caller's
+// identity on to QueryService (x-hisbridge-on-behalf-of), whose access log
+// records it beside the facade's own identity. Without an authorizer
+// (plaintext development) every caller may do everything.
+//
 // Thread safety: Handle() is called concurrently by the HTTP server's
 // threads; it blocks until the records are durable or refused (bounded by
 // the Forwarder's ingest deadline) or until a query deadline.
@@ -48,6 +60,7 @@
 #include "libs/fhir/patient_resource.h"
 #include "libs/forward/forwarder.h"
 #include "libs/metrics/registry.h"
+#include "libs/security/authorizer.h"
 
 namespace hisbridge::connectors::fhir {
 
@@ -64,6 +77,8 @@ struct HttpRequest {
   std::string peer;
   // Arrived over HTTPS (then Location and fullUrl say https).
   bool tls = false;
+  // The verified client certificate's common name; "" on plaintext.
+  std::string identity;
 };
 
 struct HttpResponse {
@@ -90,13 +105,16 @@ struct FhirFacadeOptions {
   size_t max_body_bytes = 16 << 20;
   // JSON Lines file for every refused write; empty for none.
   std::string reject_log;
+  // Who may read and write what (see above); null: everyone everything
+  // (plaintext development). Not owned; must outlive the facade.
+  const security::Authorizer* authorizer = nullptr;
   Clock* clock = RealClock();
 };
 
 struct FhirStats {
   int64_t accepted = 0;   // writes answered 200/201 (also per batch entry)
   int64_t spooled = 0;    // of which went to the spool
-  int64_t rejected = 0;   // writes refused for their content (4xx)
+  int64_t rejected = 0;   // writes refused for their content or by the policy (4xx)
   int64_t failed = 0;     // writes valid but not durable (5xx)
   int64_t reads = 0;      // GET Patient answered 200
   int64_t matches = 0;    // $match answered 200
@@ -115,8 +133,8 @@ class FhirFacade {
  private:
   HttpResponse Store(const HttpRequest& request, const std::string& method, const std::string& type,
                      const std::string& id, const std::string& base_url);
-  HttpResponse StoreBatch(const HttpRequest& request, hisbridge::fhir::MappedRequest mapped,
-                          const std::string& base_url);
+  HttpResponse StoreBatch(const HttpRequest& request, const security::Caller& caller,
+                          hisbridge::fhir::MappedRequest mapped, const std::string& base_url);
   HttpResponse Read(const HttpRequest& request, const std::string& id, const std::string& base_url);
   HttpResponse MatchPatients(const HttpRequest& request, const std::string& base_url);
   HttpResponse Capabilities(const std::string& base_url) const;
@@ -124,7 +142,17 @@ class FhirFacade {
   HttpResponse Refuse(const HttpRequest& request, int status, const std::vector<hisbridge::fhir::Issue>& issues);
   void LogReject(const HttpRequest& request, int status, const std::vector<hisbridge::fhir::Issue>& issues);
   std::string BaseUrl(const HttpRequest& request) const;
-  QueryContext Context(const HttpRequest& request) const;
+  // The caller, if the policy lets it do `permission`; `method` names the
+  // interaction in messages ("FHIR read Patient"). AccessRefusal() turns
+  // the error into the answer.
+  absl::StatusOr<security::Caller> Admit(const HttpRequest& request, security::Permission permission,
+                                         absl::string_view method) const;
+  // The policy's refusals of these records' facilities (one issue per
+  // record at its entry's path); empty when all are allowed.
+  std::vector<hisbridge::fhir::Issue> FacilityRefusals(const security::Caller& caller,
+                                                       const std::vector<hisbridge::v1::Record>& records,
+                                                       const std::vector<std::string>& paths) const;
+  QueryContext Context(const HttpRequest& request, const security::Caller& caller) const;
 
   forward::Forwarder* forwarder_;
   PatientQuery* query_;

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "libs/base/logging.h"
 #include "libs/fhir/json.h"
 #include "libs/security/dev_certs.h"
+#include "libs/security/policy.h"
 
 namespace hisbridge::connectors::fhir {
 namespace {
@@ -95,6 +97,7 @@ class FakeQuery : public PatientQuery {
  public:
   absl::StatusOr<hisbridge::v1::Patient> GetPatient(const std::string& id, const QueryContext& c) override {
     std::lock_guard<std::mutex> lock(mu_);
+    on_behalf_of.push_back(c.on_behalf_of);
     calls.push_back(absl::StrCat("GetPatient ", id, " purpose=", c.purpose));
     if (!status.ok()) return status;
     if (id != patient.patient_id()) return absl::NotFoundError(absl::StrCat("no patient ", id));
@@ -103,19 +106,22 @@ class FakeQuery : public PatientQuery {
   absl::StatusOr<hisbridge::v1::Patient> LookupBySource(const std::string& f, const std::string& r,
                                                         const QueryContext& c) override {
     std::lock_guard<std::mutex> lock(mu_);
+    on_behalf_of.push_back(c.on_behalf_of);
     calls.push_back(absl::StrCat("LookupBySource ", f, " ", r, " purpose=", c.purpose));
     if (!status.ok()) return status;
     return patient;
   }
   absl::StatusOr<hisbridge::v1::MatchResponse> Match(const hisbridge::v1::MatchRequest& request,
-                                                     const QueryContext&) override {
+                                                     const QueryContext& c) override {
     std::lock_guard<std::mutex> lock(mu_);
+    on_behalf_of.push_back(c.on_behalf_of);
     calls.push_back(absl::StrCat("Match ", request.demographics().name(), " limit=", request.limit()));
     if (!match_status.ok()) return match_status;
     return match;
   }
   std::mutex mu_;
   std::vector<std::string> calls;
+  std::vector<std::string> on_behalf_of;  // of each call
   absl::Status status;
   absl::Status match_status;
   hisbridge::v1::Patient patient;
@@ -153,6 +159,7 @@ class FhirFacadeTest : public ::testing::Test {
     o.reject_log = dir_ + "/rejected.jsonl";
     o.clock = &clock_;
     o.max_body_bytes = max_body;
+    o.authorizer = authorizer_.get();
     facade_ = std::make_unique<FhirFacade>(forwarder_.get(), &query_, o);
     FhirServerOptions so;
     so.listen = "127.0.0.1:0";
@@ -207,7 +214,23 @@ class FhirFacadeTest : public ::testing::Test {
     return out;
   }
 
+  // Calls straight into the facade as the client certificate `identity`
+  // (what FhirHttpServer fills in over HTTPS).
+  HttpResponse As(const std::string& identity, const std::string& method, const std::string& path,
+                  const std::string& body = "", std::map<std::string, std::string> headers = {}) {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    r.headers = std::move(headers);
+    r.identity = identity;
+    r.peer = identity + "@127.0.0.1:1";
+    r.tls = true;
+    return facade_->Handle(r);
+  }
+
   std::string dir_;
+  std::unique_ptr<security::Authorizer> authorizer_;  // set before Start() for access control
   FakeClock clock_{absl::FromUnixSeconds(1772325000)};
   FakeIngest* ingest_ = nullptr;
   FakeQuery query_;
@@ -529,6 +552,76 @@ TEST_F(FhirFacadeTest, PublicSamplesOverHttp) {
 // HTTPS is mutual TLS: a clinic's certificate gets the same answers as
 // plain HTTP (and names the clinic in the reject log); without a
 // certificate of the clinics' CA there is no answer at all.
+TEST_F(FhirFacadeTest, ThePolicyDecidesWhoWritesForWhichFacilityAndWhoReads) {
+  auto policy = security::Policy::Parse(
+      "clinic:450321-WS-003  clinic  450321-WS-003\n"
+      "clinic:450321-WS-009  clinic  450321-WS-009\n"
+      "lead-hospital-his     reader\n"
+      "steward:li            steward\n"
+      "it-admin              admin\n",
+      "policy.txt");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  authorizer_ = std::make_unique<security::Authorizer>(std::move(*policy));
+  Start();
+  const std::string patient = Testdata("patient-zh-wangxiaoming.json");  // of facility 450321-WS-003
+
+  // Writes: a clinic for its own facility only.
+  EXPECT_EQ(As("clinic:450321-WS-003", "POST", "/fhir/Patient", patient).status, 201);
+  ASSERT_EQ(ingest_->records().size(), 1u);
+  HttpResponse other = As("clinic:450321-WS-009", "POST", "/fhir/Patient", patient);
+  EXPECT_EQ(other.status, 403);
+  Json outcome = ParseJson(other.body).value();
+  EXPECT_EQ(outcome.GetArray("issue")[0].GetString("code"), "forbidden");
+  EXPECT_THAT(Diagnostics(outcome), HasSubstr("policy rule policy.txt line 2: clinic:450321-WS-009 may submit only "
+                                              "for 450321-WS-009, not for facility \"450321-WS-003\""));
+  EXPECT_THAT(Expressions(outcome), ::testing::Contains("Patient"));
+  HttpResponse reader_writes = As("lead-hospital-his", "PUT", "/fhir/Patient/MZ00017", patient);
+  EXPECT_EQ(reader_writes.status, 403);
+  EXPECT_THAT(reader_writes.body, HasSubstr("lead-hospital-his has role reader (policy.txt line 3); only a clinic may "
+                                            "submit records"));
+  HttpResponse stranger = As("someone-else", "POST", "/fhir/Patient", patient);
+  EXPECT_EQ(stranger.status, 403);
+  EXPECT_THAT(stranger.body, HasSubstr("identity \\\"someone-else\\\" is not in the policy (policy.txt)"));
+  EXPECT_EQ(As("", "POST", "/fhir/Patient", patient).status, 401);
+  EXPECT_EQ(ingest_->records().size(), 1u);  // nothing refused reached ingest
+  EXPECT_EQ(facade_->stats().rejected, 4);
+  const std::string rejects = ReadFileToString(dir_ + "/rejected.jsonl").value();
+  EXPECT_THAT(rejects, HasSubstr("\"status\":403"));
+  EXPECT_THAT(rejects, HasSubstr("clinic:450321-WS-009@"));
+
+  // A batch is judged per entry: the Patient of the other facility is 403,
+  // the entry without records still 200, the bad one still 400.
+  HttpResponse batch = As("clinic:450321-WS-009", "POST", "/fhir", Testdata("bundle-batch-zh-mixed.json"));
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  std::vector<std::string> statuses;
+  const Json batch_response = ParseJson(batch.body).value();
+  for (const Json& e : batch_response.GetArray("entry")) {
+    statuses.push_back(e.Find("response")->GetString("status"));
+  }
+  EXPECT_THAT(statuses, ElementsAre("403 Forbidden", "400 Bad Request", "403 Forbidden"));
+  EXPECT_EQ(ingest_->records().size(), 1u);
+
+  // Reads: readers and stewards, with a purpose (the default "treatment"
+  // when the header is missing); the caller is passed on to QueryService.
+  EXPECT_EQ(As("lead-hospital-his", "GET", "/fhir/Patient/450321-P0000001").status, 200);
+  EXPECT_EQ(As("steward:li", "GET", "/fhir/Patient/450321-P0000001", "", {{"x-purpose-of-use", "operations"}}).status,
+            200);
+  EXPECT_EQ(As("lead-hospital-his", "POST", "/fhir/Patient/$match", Testdata("parameters-match-zh-wangxiaoming.json")).status, 200);
+  EXPECT_THAT(query_.on_behalf_of, ElementsAre("lead-hospital-his", "steward:li", "lead-hospital-his"));
+  EXPECT_THAT(query_.calls[1], HasSubstr("purpose=operations"));
+  HttpResponse clinic_reads = As("clinic:450321-WS-003", "GET", "/fhir/Patient/450321-P0000001");
+  EXPECT_EQ(clinic_reads.status, 403);
+  EXPECT_THAT(clinic_reads.body, HasSubstr("only a reader or steward may read patient data"));
+  EXPECT_EQ(As("it-admin", "POST", "/fhir/Patient/$match", Testdata("parameters-match-zh-wangxiaoming.json")).status, 403);
+  HttpResponse curious =
+      As("lead-hospital-his", "GET", "/fhir/Patient/450321-P0000001", "", {{"x-purpose-of-use", "curiosity"}});
+  EXPECT_EQ(curious.status, 400);
+  EXPECT_THAT(curious.body, HasSubstr("\\\"curiosity\\\" is not a purpose of use"));
+  EXPECT_EQ(query_.calls.size(), 3u);  // refused reads never reached QueryService
+  // The CapabilityStatement is for every authenticated caller.
+  EXPECT_EQ(As("it-admin", "GET", "/fhir/metadata").status, 200);
+}
+
 TEST_F(FhirFacadeTest, HttpsRequiresAClientCertificateOfTheClinicsCa) {
   security::DevCertOptions certs;
   certs.out_dir = dir_ + "/certs";

@@ -60,7 +60,8 @@ HttpRequest Convert(const httplib::Request& req) {
   r.body = req.body;
   r.peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
   r.tls = req.ssl != nullptr;
-  if (const std::string identity = ClientIdentity(req); !identity.empty()) r.peer = absl::StrCat(identity, "@", r.peer);
+  r.identity = ClientIdentity(req);
+  if (!r.identity.empty()) r.peer = absl::StrCat(r.identity, "@", r.peer);
   return r;
 }
 

@@ -4,13 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "hisbridge/v1/query.grpc.pb.h"
+#include "libs/security/policy.h"
 
 namespace hisbridge::connectors::fhir {
 namespace {
-
-// The metadata header QueryService reads the purpose of use from
-// (libs/security/policy.h, kPurposeHeader).
-constexpr char kPurposeHeader[] = "x-purpose-of-use";
 
 class GrpcPatientQuery : public PatientQuery {
  public:
@@ -62,7 +59,8 @@ class GrpcPatientQuery : public PatientQuery {
  private:
   void Prepare(const QueryContext& query, grpc::ClientContext* context) const {
     context->set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
-    if (!query.purpose.empty()) context->AddMetadata(kPurposeHeader, query.purpose);
+    if (!query.purpose.empty()) context->AddMetadata(security::kPurposeHeader, query.purpose);
+    if (!query.on_behalf_of.empty()) context->AddMetadata(security::kOnBehalfOfHeader, query.on_behalf_of);
   }
 
   // (The call is made before Convert: argument evaluation order would

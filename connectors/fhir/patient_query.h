@@ -24,9 +24,12 @@
 namespace hisbridge::connectors::fhir {
 
 // Per call: the purpose of use the reader declared (QueryService checks it
-// for reads of patient data).
+// for reads of patient data) and the facade's own caller (the certificate
+// identity of the HTTPS client, "" on plaintext), which QueryService
+// records in its access log beside the facade's identity.
 struct QueryContext {
   std::string purpose;
+  std::string on_behalf_of;
 };
 
 class PatientQuery {

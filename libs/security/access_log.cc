@@ -203,7 +203,7 @@ absl::StatusOr<hisbridge::v1::ListAccessLogResponse> AccessLog::List(
       return false;
     }
     last_key = std::string(key);
-    if (!request.who().empty() && entry.who() != request.who()) return true;
+    if (!request.who().empty() && entry.who() != request.who() && entry.on_behalf_of() != request.who()) return true;
     if (!request.patient_id().empty() && entry.patient_id() != request.patient_id()) return true;
     *response.add_entries() = entry;
     return true;

@@ -77,7 +77,8 @@ class AccessLog {
   // status of the last write (OK unless the log is failing).
   absl::Status Flush() const;
 
-  // Entries matching the request's filters (who, patient_id: exact; from,
+  // Entries matching the request's filters (who: exact, the caller or the
+  // one it read on behalf of; patient_id: exact; from,
   // to: RFC 3339, inclusive), oldest first; page_size defaults to 100, at
   // most 1000; next_page_token resumes. A page also ends after 100,000
   // entries examined, so a page may hold fewer entries than asked for

@@ -67,15 +67,17 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-void Authorizer::Refuse(const std::string& identity, const std::string& role, absl::string_view method,
+void Authorizer::Refuse(const Caller& caller, const std::string& role, absl::string_view method,
                         Permission permission, const std::string& purpose, const absl::Status& why) const {
-  log::Warning("access refused", {{"who", identity.empty() ? "(no certificate)" : identity},
+  log::Warning("access refused", {{"who", caller.identity.empty() ? "(no certificate)" : caller.identity},
+                                  {"on_behalf_of", caller.on_behalf_of},
                                   {"role", role},
                                   {"method", method},
                                   {"reason", why.message()}});
   if (access_log_ != nullptr && IsRead(permission)) {
     hisbridge::v1::AccessLogEntry entry;
-    entry.set_who(identity);
+    entry.set_who(caller.identity);
+    entry.set_on_behalf_of(caller.on_behalf_of);
     entry.set_role(role);
     entry.set_method(std::string(method));
     entry.set_purpose(purpose);
@@ -87,8 +89,21 @@ void Authorizer::Refuse(const std::string& identity, const std::string& role, ab
 
 absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& context, Permission permission,
                                              absl::string_view method) const {
+  CallerClaims claims;
+  claims.purpose = Metadata(context, kPurposeHeader);
+  claims.on_behalf_of = Metadata(context, kOnBehalfOfHeader);
+  if (!plaintext_) {
+    std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+    claims.identity = auth != nullptr ? PeerIdentity(*auth) : "";
+  }
+  return AuthorizeIdentity(claims, permission, method);
+}
+
+absl::StatusOr<Caller> Authorizer::AuthorizeIdentity(const CallerClaims& claims, Permission permission,
+                                                     absl::string_view method) const {
   Caller caller;
-  std::string purpose = Metadata(context, kPurposeHeader);
+  std::string purpose = claims.purpose;
+  caller.on_behalf_of = claims.on_behalf_of;
   if (plaintext_) {
     caller.identity = "anonymous";
     caller.role = Role::kAdmin;
@@ -96,19 +111,19 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
     caller.purpose = purpose;
     return caller;
   }
-  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  const std::string identity = auth != nullptr ? PeerIdentity(*auth) : "";
+  const std::string& identity = claims.identity;
   if (identity.empty()) {
     absl::Status why = absl::UnauthenticatedError(
         absl::StrCat(method, ": no verified client certificate; connect with mutual TLS"));
-    Refuse("", "", method, permission, purpose, why);
+    Refuse(caller, "", method, permission, purpose, why);
     return why;
   }
+  caller.identity = identity;
   const PolicyEntry* entry = policy_.Find(identity);
   if (entry == nullptr) {
     absl::Status why = absl::PermissionDeniedError(
         absl::StrCat(method, ": identity \"", identity, "\" is not in the policy (", policy_.source(), ")"));
-    Refuse(identity, "", method, permission, purpose, why);
+    Refuse(caller, "", method, permission, purpose, why);
     return why;
   }
   const std::string role = RoleName(entry->role);
@@ -116,7 +131,7 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
     absl::Status why = absl::PermissionDeniedError(
         absl::StrCat(method, ": ", identity, " has role ", role, " (", entry->where, "); only a ",
                      RolesWith(permission), " may ", PermissionName(permission)));
-    Refuse(identity, role, method, permission, purpose, why);
+    Refuse(caller, role, method, permission, purpose, why);
     return why;
   }
   if (IsRead(permission)) {
@@ -125,7 +140,7 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
       absl::Status why = absl::PermissionDeniedError(absl::StrCat(
           method, ": a ", role, " must state the purpose of use in the ", kPurposeHeader, " metadata header (one of ",
           absl::StrJoin(PurposesOfUse(), ", "), ")"));
-      Refuse(identity, role, method, permission, purpose, why);
+      Refuse(caller, role, method, permission, purpose, why);
       return why;
     }
     bool known = false;
@@ -134,11 +149,10 @@ absl::StatusOr<Caller> Authorizer::Authorize(const grpc::ServerContextBase& cont
       absl::Status why = absl::InvalidArgumentError(absl::StrCat(method, ": ", kPurposeHeader, " \"", purpose,
                                                                  "\" is not a purpose of use; use one of ",
                                                                  absl::StrJoin(PurposesOfUse(), ", ")));
-      Refuse(identity, role, method, permission, purpose, why);
+      Refuse(caller, role, method, permission, purpose, why);
       return why;
     }
   }
-  caller.identity = identity;
   caller.role = entry->role;
   caller.entry = entry;
   caller.purpose = purpose;
@@ -157,6 +171,7 @@ void Authorizer::RecordAccess(const Caller& caller, absl::string_view method,
   if (access_log_ == nullptr) return;
   hisbridge::v1::AccessLogEntry entry;
   entry.set_who(caller.identity);
+  entry.set_on_behalf_of(caller.on_behalf_of);
   entry.set_role(caller.plaintext ? "plaintext-development" : RoleName(caller.role));
   entry.set_method(std::string(method));
   entry.set_purpose(caller.purpose);

@@ -51,6 +51,20 @@ struct Caller {
   // The declared purpose of use (reads).
   std::string purpose;
   bool plaintext = false;
+  // Who a gateway (the FHIR facade) says it calls for: its own caller's
+  // identity, from the x-hisbridge-on-behalf-of header. A claim of the
+  // authenticated `identity`, recorded beside it in the access log; it
+  // grants nothing.
+  std::string on_behalf_of;
+};
+
+// What a caller presents, whatever the transport: the verified certificate
+// identity ("" when none was verified) and the declared purpose of use and
+// on-behalf-of ("" when not given).
+struct CallerClaims {
+  std::string identity;
+  std::string purpose;
+  std::string on_behalf_of;
 };
 
 class Authorizer {
@@ -69,6 +83,11 @@ class Authorizer {
   // INVALID_ARGUMENT for an unknown purpose.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context, Permission permission,
                                    absl::string_view method) const;
+  // The same decision for a caller identified another way (the FHIR
+  // facade's HTTPS client certificate). In plaintext mode the identity is
+  // ignored and everything is allowed, as above.
+  absl::StatusOr<Caller> AuthorizeIdentity(const CallerClaims& claims, Permission permission,
+                                           absl::string_view method) const;
 
   // For a clinic: why it may not submit for `facility_id` (a message naming
   // the policy rule), or "" when it may.
@@ -83,7 +102,7 @@ class Authorizer {
 
  private:
   Authorizer() = default;
-  void Refuse(const std::string& identity, const std::string& role, absl::string_view method, Permission permission,
+  void Refuse(const Caller& caller, const std::string& role, absl::string_view method, Permission permission,
               const std::string& purpose, const absl::Status& why) const;
 
   Policy policy_;

@@ -65,6 +65,9 @@ class Policy {
 // The purposes of use a reader may give (x-purpose-of-use).
 const std::vector<std::string>& PurposesOfUse();
 inline constexpr char kPurposeHeader[] = "x-purpose-of-use";
+// The metadata header in which a gateway (the FHIR facade) names the
+// caller it reads for; recorded in the access log, grants nothing.
+inline constexpr char kOnBehalfOfHeader[] = "x-hisbridge-on-behalf-of";
 
 }  // namespace hisbridge::security
 

@@ -28,6 +28,8 @@
 #include "libs/metrics/http_server.h"
 #include "libs/metrics/process_collector.h"
 #include "libs/metrics/registry.h"
+#include "libs/security/authorizer.h"
+#include "libs/security/policy.h"
 #include "tools/hisbridge/commands.h"
 #include "tools/hisbridge/common_flags.h"
 
@@ -367,7 +369,7 @@ int Fhir(int argc, char** argv) {
   std::vector<std::string> facility_systems, ethnicity_extensions = {hisbridge::fhir::kEthnicityExtension};
   absl::Duration query_deadline = absl::Seconds(5);
   int64_t max_body_bytes = 16 << 20;
-  std::string metrics_listen;
+  std::string metrics_listen, policy_path;
   FlagSet flags("connector fhir",
                 "Serve a FHIR R4 facade over HTTP: Patient, Encounter, Observation and MedicationRequest (alone or in "
                 "transaction/batch Bundles) become county records submitted to ingest, answered once durable "
@@ -381,6 +383,9 @@ int Fhir(int argc, char** argv) {
                "CA bundle (PEM) of the clinics' client certificates, which HTTPS always asks for");
   flags.Bool("http-insecure-plaintext", &http_plaintext,
              "serve plain HTTP without TLS: development only, warned loudly");
+  flags.String("policy", &policy_path,
+               "the access policy (the file serve --policy reads): which client certificate identity may write for "
+               "which facilities (clinic) and read or $match (reader, steward); required with --http-tls-cert");
   flags.String("metrics-listen", &metrics_listen,
                "Prometheus endpoint host:port serving /metrics and /healthz, over HTTPS with --http-tls-cert (no "
                "client certificate); empty for none (port 0 picks one)");
@@ -445,8 +450,22 @@ int Fhir(int argc, char** argv) {
   if (!query_credentials.ok()) return fail(query_credentials.status().message(), 2);
   query_options.credentials = *query_credentials;
 
+  std::unique_ptr<security::Authorizer> authorizer;
   if (!server.tls.empty()) {
     if (http_plaintext) return fail("--http-insecure-plaintext contradicts --http-tls-cert; choose one", 2);
+    if (policy_path.empty()) {
+      return fail("--policy is required with --http-tls-cert: it says which client certificate may write for which "
+                  "facility and who may read (the file serve --policy reads; docs/security.md)",
+                  2);
+    }
+    auto policy = security::Policy::Load(policy_path);
+    if (!policy.ok()) return fail(absl::StrCat("--policy: ", policy.status().message()), 2);
+    authorizer = std::make_unique<security::Authorizer>(std::move(*policy));
+    facade.authorizer = authorizer.get();
+  } else if (!policy_path.empty()) {
+    return fail("--policy needs HTTPS (--http-tls-cert, --http-tls-key, --http-tls-ca): over plain HTTP no caller "
+                "has a certificate identity to judge",
+                2);
   } else if (!http_plaintext) {
     return fail("give --http-tls-cert, --http-tls-key and --http-tls-ca (HTTPS with client certificates), or "
                 "--http-insecure-plaintext for development",
