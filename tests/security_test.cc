@@ -12,6 +12,8 @@
 //   - the FHIR facade with the same policy: a clinic writes for its own
 //     facility only, only readers and stewards read, and the access log
 //     names the facade's caller beside the facade
+//   - a steward's command is submitted under the steward's certificate
+//     identity (inbox metadata and the command's actor)
 //   - key rotation: rekey re-encrypts, old data stays readable under the new
 //     key alone, and without the old key unrotated data is refused by name
 #include <grpcpp/grpcpp.h>
@@ -39,11 +41,13 @@
 #include "hisbridge/v1/admin.grpc.pb.h"
 #include "hisbridge/v1/ingest.grpc.pb.h"
 #include "hisbridge/v1/query.grpc.pb.h"
+#include "hisbridge/v1/review.grpc.pb.h"
 #include "libs/base/file_util.h"
 #include "libs/base/logging.h"
 #include "libs/forward/forwarder.h"
 #include "libs/forward/ingest_client.h"
 #include "libs/index/kv_store.h"
+#include "libs/kafka/consumer.h"
 #include "libs/security/authorizer.h"
 #include "libs/security/dev_certs.h"
 #include "libs/security/key_ring.h"
@@ -453,6 +457,60 @@ TEST_F(SecurityTest, TheFhirFacadeKeepsThePolicyAndTheAccessLogNamesItsCaller) {
   EXPECT_THAT(ReadFileToString(fhir_dir + "/rejected.jsonl").value(), HasSubstr("450324-WS-002"));
   server->Stop();
   forwarder->Stop();
+}
+
+TEST_F(SecurityTest, StewardCommandsCarryTheCertificateIdentity) {
+  hisbridge::v1::Record other = Patient("450324-WS-003", "STEWARD-2", "");
+  other.set_name("李秀英");
+  other.set_sex("2");
+  other.set_birth_date("1962-11-20");
+  SubmitAndWait("gateway", {Patient("450324-WS-003", "STEWARD-1", ""), other});
+  std::vector<std::string> ids;
+  for (const char* record : {"STEWARD-1", "STEWARD-2"}) {
+    auto query = hisbridge::v1::QueryService::NewStub(ChannelAs("reader"));
+    grpc::ClientContext context;
+    Deadline(&context);
+    context.AddMetadata(security::kPurposeHeader, "operations");
+    hisbridge::v1::LookupBySourceRequest request;
+    request.set_facility_id("450324-WS-003");
+    request.set_record_id(record);
+    hisbridge::v1::Patient patient;
+    ASSERT_TRUE(query->LookupBySource(&context, request, &patient).ok());
+    ids.push_back(patient.patient_id());
+  }
+  ASSERT_NE(ids[0], ids[1]);
+  auto review = hisbridge::v1::ReviewService::NewStub(ChannelAs("steward"));
+  grpc::ClientContext context;
+  Deadline(&context, 30);
+  hisbridge::v1::MarkNotSamePersonRequest request;
+  request.set_patient_id(ids[0]);
+  request.set_other_patient_id(ids[1]);
+  request.mutable_context()->set_actor("li");  // kept beside the identity, which takes precedence
+  request.mutable_context()->set_reason("different people, same household");
+  request.mutable_context()->set_wait_until_applied(true);
+  hisbridge::v1::CommandAck ack;
+  grpc::Status status = review->MarkNotSamePerson(&context, request, &ack);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(ack.applied()) << ack.result();
+
+  kafka::KafkaConfig config;
+  config.bootstrap = node_->kafka_bootstrap();
+  auto consumer = kafka::Consumer::Create(config, kafka::ConsumerOptions());
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE((*consumer)->Assign({{ack.position().topic(), ack.position().partition(), ack.position().offset()}}).ok());
+  hisbridge::v1::InboxEvent event;
+  for (absl::Time until = absl::Now() + absl::Seconds(30); event.command().command_id().empty() && absl::Now() < until;) {
+    kafka::PollResult result;
+    ASSERT_TRUE((*consumer)->Poll(absl::Milliseconds(200), &result).ok());
+    for (const auto& m : result.messages) {
+      hisbridge::v1::InboxEvent e;
+      if (e.ParseFromString(m.value) && e.command().command_id() == ack.command_id()) event = e;
+    }
+  }
+  ASSERT_EQ(event.command().command_id(), ack.command_id());
+  EXPECT_EQ(event.meta().submitter(), "steward:dev");
+  EXPECT_EQ(event.meta().channel(), "review");
+  EXPECT_EQ(event.command().actor(), "steward:dev (as li)");
 }
 
 // Every digit string of the county's resident ids and phones (11 or more

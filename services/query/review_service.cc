@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -221,263 +222,205 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ReviewService::DecideReviewItem(grpc::CallbackServerContext* context,
                                                           const hisbridge::v1::DecideReviewItemRequest* request,
                                                           hisbridge::v1::CommandAck* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  security::Caller caller;
-  if (grpc::Status refused = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, "ReviewService.DecideReviewItem",
-                                          &caller);
-      !refused.ok()) {
-    reactor->Finish(refused);
-    return reactor;
-  }
-  auto fail = [reactor](grpc::Status s) {
-    reactor->Finish(std::move(s));
-    return reactor;
-  };
-  if (request->review_id().empty()) return fail(Invalid("review_id is required"));
-  const hisbridge::v1::ReviewDecision decision = request->decision();
-  if (decision == hisbridge::v1::REVIEW_DECISION_UNSPECIFIED || !hisbridge::v1::ReviewDecision_IsValid(decision)) {
-    return fail(Invalid("decision: choose REVIEW_DECISION_LINK, _NEW_PATIENT, _MERGE or _NOT_SAME"));
-  }
-  grpc::Status steward = CheckSteward(Certified(request->context(), caller));
-  if (!steward.ok()) return fail(steward);
-  auto item = views_->store().GetReviewItem(request->review_id());
-  if (!item.ok()) return fail(ToGrpc(item.status()));
-  if (!item->has_value()) return fail(NotFound(absl::StrCat("review_id: no review item ", request->review_id())));
-  const hisbridge::v1::ReviewItem& review = **item;
-  if (review.status() == hisbridge::v1::REVIEW_STATUS_RESOLVED) {
-    return fail(Precondition(absl::StrCat("review item ", review.review_id(), " was already resolved",
-                                          review.resolved_at().empty() ? "" : absl::StrCat(" at ", review.resolved_at()),
-                                          review.resolved_by().empty() ? "" : absl::StrCat(" by ", review.resolved_by()),
-                                          " (", hisbridge::v1::ReviewDecision_Name(review.decision()),
-                                          "); to change the outcome, use LinkRecord, UnlinkRecord or MergePatients")));
-  }
-  const bool needs_patient =
-      decision == hisbridge::v1::REVIEW_DECISION_LINK || decision == hisbridge::v1::REVIEW_DECISION_MERGE;
-  if (needs_patient && request->patient_id().empty()) {
-    return fail(Invalid(absl::StrCat("patient_id is required for ", hisbridge::v1::ReviewDecision_Name(decision),
-                                     ": the chosen candidate patient")));
-  }
-  if (!request->patient_id().empty()) {
-    std::vector<std::string> candidates;
-    for (const auto& c : review.candidates()) candidates.push_back(c.patient_id());
-    if (std::find(candidates.begin(), candidates.end(), request->patient_id()) == candidates.end()) {
-      return fail(Invalid(absl::StrCat("patient_id: ", request->patient_id(), " is not a candidate of review item ",
-                                       review.review_id(), " (candidates: ", absl::StrJoin(candidates, ", "), ")")));
+  return Mutate(context, "ReviewService.DecideReviewItem", request->context(), response, [&](PreparedCommand* out) {
+    if (request->review_id().empty()) return Invalid("review_id is required");
+    const hisbridge::v1::ReviewDecision decision = request->decision();
+    if (decision == hisbridge::v1::REVIEW_DECISION_UNSPECIFIED || !hisbridge::v1::ReviewDecision_IsValid(decision)) {
+      return Invalid("decision: choose REVIEW_DECISION_LINK, _NEW_PATIENT, _MERGE or _NOT_SAME");
     }
-  }
-  std::string region = review.region();
-  if (region.empty()) region = RegionOfPatient(review.patient_id());
-  if (region.empty()) region = facilities_->RegionOf(review.facility_id());
-  hisbridge::v1::StewardCommand command;
-  auto* action = command.mutable_resolve_review();
-  action->set_review_id(review.review_id());
-  action->set_decision(decision);
-  action->set_patient_id(request->patient_id());
-  Submit(context, reactor, Certified(request->context(), caller), region, std::move(command), response);
-  return reactor;
+    auto item = views_->store().GetReviewItem(request->review_id());
+    if (!item.ok()) return ToGrpc(item.status());
+    if (!item->has_value()) return NotFound(absl::StrCat("review_id: no review item ", request->review_id()));
+    const hisbridge::v1::ReviewItem& review = **item;
+    if (review.status() == hisbridge::v1::REVIEW_STATUS_RESOLVED) {
+      return Precondition(absl::StrCat("review item ", review.review_id(), " was already resolved",
+                                       review.resolved_at().empty() ? "" : absl::StrCat(" at ", review.resolved_at()),
+                                       review.resolved_by().empty() ? "" : absl::StrCat(" by ", review.resolved_by()),
+                                       " (", hisbridge::v1::ReviewDecision_Name(review.decision()),
+                                       "); to change the outcome, use LinkRecord, UnlinkRecord or MergePatients"));
+    }
+    const bool needs_patient =
+        decision == hisbridge::v1::REVIEW_DECISION_LINK || decision == hisbridge::v1::REVIEW_DECISION_MERGE;
+    if (needs_patient && request->patient_id().empty()) {
+      return Invalid(absl::StrCat("patient_id is required for ", hisbridge::v1::ReviewDecision_Name(decision),
+                                  ": the chosen candidate patient"));
+    }
+    if (!request->patient_id().empty()) {
+      std::vector<std::string> candidates;
+      for (const auto& c : review.candidates()) candidates.push_back(c.patient_id());
+      if (std::find(candidates.begin(), candidates.end(), request->patient_id()) == candidates.end()) {
+        return Invalid(absl::StrCat("patient_id: ", request->patient_id(), " is not a candidate of review item ",
+                                    review.review_id(), " (candidates: ", absl::StrJoin(candidates, ", "), ")"));
+      }
+    }
+    out->region = review.region();
+    if (out->region.empty()) out->region = RegionOfPatient(review.patient_id());
+    if (out->region.empty()) out->region = facilities_->RegionOf(review.facility_id());
+    auto* action = out->command.mutable_resolve_review();
+    action->set_review_id(review.review_id());
+    action->set_decision(decision);
+    action->set_patient_id(request->patient_id());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* ReviewService::LinkRecord(grpc::CallbackServerContext* context,
                                                     const hisbridge::v1::LinkRecordRequest* request,
                                                     hisbridge::v1::CommandAck* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  security::Caller caller;
-  if (grpc::Status refused = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, "ReviewService.LinkRecord",
-                                          &caller);
-      !refused.ok()) {
-    reactor->Finish(refused);
-    return reactor;
-  }
-  auto fail = [reactor](grpc::Status s) {
-    reactor->Finish(std::move(s));
-    return reactor;
-  };
-  if (request->facility_id().empty()) return fail(Invalid("facility_id is required"));
-  if (request->record_id().empty()) return fail(Invalid("record_id is required"));
-  if (request->patient_id().empty()) return fail(Invalid("patient_id is required"));
-  grpc::Status steward = CheckSteward(Certified(request->context(), caller));
-  if (!steward.ok()) return fail(steward);
-  const view::ViewStore& store = views_->store();
-  auto current = store.PatientIdOfSource(request->facility_id(), request->record_id());
-  if (!current.ok()) return fail(ToGrpc(current.status()));
-  if (!current->has_value()) {
-    return fail(NotFound(absl::StrCat("no live record ", request->record_id(), " of facility ",
-                                      request->facility_id())));
-  }
-  Patient target, owner;
-  grpc::Status s = LoadPatient(store, "patient_id", request->patient_id(), &target);
-  if (s.ok()) s = RequireActive("patient_id", target);
-  if (s.ok()) s = LoadPatient(store, "record's patient", **current, &owner);
-  if (s.ok()) s = RequireSameRegion(owner, target);
-  if (!s.ok()) return fail(s);
-  hisbridge::v1::StewardCommand command;
-  auto* action = command.mutable_link_record();
-  action->set_facility_id(request->facility_id());
-  action->set_record_id(request->record_id());
-  action->set_patient_id(request->patient_id());
-  Submit(context, reactor, Certified(request->context(), caller), RegionOf(target), std::move(command), response);
-  return reactor;
+  return Mutate(context, "ReviewService.LinkRecord", request->context(), response, [&](PreparedCommand* out) {
+    if (request->facility_id().empty()) return Invalid("facility_id is required");
+    if (request->record_id().empty()) return Invalid("record_id is required");
+    if (request->patient_id().empty()) return Invalid("patient_id is required");
+    const view::ViewStore& store = views_->store();
+    auto current = store.PatientIdOfSource(request->facility_id(), request->record_id());
+    if (!current.ok()) return ToGrpc(current.status());
+    if (!current->has_value()) {
+      return NotFound(absl::StrCat("no live record ", request->record_id(), " of facility ", request->facility_id()));
+    }
+    Patient target, owner;
+    grpc::Status s = LoadPatient(store, "patient_id", request->patient_id(), &target);
+    if (s.ok()) s = RequireActive("patient_id", target);
+    if (s.ok()) s = LoadPatient(store, "record's patient", **current, &owner);
+    if (s.ok()) s = RequireSameRegion(owner, target);
+    if (!s.ok()) return s;
+    out->region = RegionOf(target);
+    auto* action = out->command.mutable_link_record();
+    action->set_facility_id(request->facility_id());
+    action->set_record_id(request->record_id());
+    action->set_patient_id(request->patient_id());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* ReviewService::UnlinkRecord(grpc::CallbackServerContext* context,
                                                       const hisbridge::v1::UnlinkRecordRequest* request,
                                                       hisbridge::v1::CommandAck* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  security::Caller caller;
-  if (grpc::Status refused = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, "ReviewService.UnlinkRecord",
-                                          &caller);
-      !refused.ok()) {
-    reactor->Finish(refused);
-    return reactor;
-  }
-  auto fail = [reactor](grpc::Status s) {
-    reactor->Finish(std::move(s));
-    return reactor;
-  };
-  if (request->facility_id().empty()) return fail(Invalid("facility_id is required"));
-  if (request->record_id().empty()) return fail(Invalid("record_id is required"));
-  grpc::Status steward = CheckSteward(Certified(request->context(), caller));
-  if (!steward.ok()) return fail(steward);
-  const view::ViewStore& store = views_->store();
-  auto current = store.PatientIdOfSource(request->facility_id(), request->record_id());
-  if (!current.ok()) return fail(ToGrpc(current.status()));
-  if (!current->has_value()) {
-    return fail(NotFound(absl::StrCat("no live record ", request->record_id(), " of facility ",
-                                      request->facility_id())));
-  }
-  Patient owner;
-  grpc::Status s = LoadPatient(store, "record's patient", **current, &owner);
-  if (!s.ok()) return fail(s);
-  if (owner.sources_size() <= 1) {
-    return fail(Precondition(absl::StrCat("record ", request->facility_id(), "/", request->record_id(),
-                                          " is the only record of patient ", owner.patient_id(),
-                                          "; there is nothing to unlink it from")));
-  }
-  hisbridge::v1::StewardCommand command;
-  auto* action = command.mutable_unlink_record();
-  action->set_facility_id(request->facility_id());
-  action->set_record_id(request->record_id());
-  Submit(context, reactor, Certified(request->context(), caller), RegionOf(owner), std::move(command), response);
-  return reactor;
+  return Mutate(context, "ReviewService.UnlinkRecord", request->context(), response, [&](PreparedCommand* out) {
+    if (request->facility_id().empty()) return Invalid("facility_id is required");
+    if (request->record_id().empty()) return Invalid("record_id is required");
+    const view::ViewStore& store = views_->store();
+    auto current = store.PatientIdOfSource(request->facility_id(), request->record_id());
+    if (!current.ok()) return ToGrpc(current.status());
+    if (!current->has_value()) {
+      return NotFound(absl::StrCat("no live record ", request->record_id(), " of facility ", request->facility_id()));
+    }
+    Patient owner;
+    if (grpc::Status s = LoadPatient(store, "record's patient", **current, &owner); !s.ok()) return s;
+    if (owner.sources_size() <= 1) {
+      return Precondition(absl::StrCat("record ", request->facility_id(), "/", request->record_id(),
+                                       " is the only record of patient ", owner.patient_id(),
+                                       "; there is nothing to unlink it from"));
+    }
+    out->region = RegionOf(owner);
+    auto* action = out->command.mutable_unlink_record();
+    action->set_facility_id(request->facility_id());
+    action->set_record_id(request->record_id());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* ReviewService::MergePatients(grpc::CallbackServerContext* context,
                                                        const hisbridge::v1::MergePatientsRequest* request,
                                                        hisbridge::v1::CommandAck* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  security::Caller caller;
-  if (grpc::Status refused = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, "ReviewService.MergePatients",
-                                          &caller);
-      !refused.ok()) {
-    reactor->Finish(refused);
-    return reactor;
-  }
-  auto fail = [reactor](grpc::Status s) {
-    reactor->Finish(std::move(s));
-    return reactor;
-  };
-  if (request->into_patient_id().empty()) return fail(Invalid("into_patient_id is required"));
-  if (request->from_patient_id().empty()) return fail(Invalid("from_patient_id is required"));
-  if (request->into_patient_id() == request->from_patient_id()) {
-    return fail(Invalid("from_patient_id: must differ from into_patient_id"));
-  }
-  grpc::Status steward = CheckSteward(Certified(request->context(), caller));
-  if (!steward.ok()) return fail(steward);
-  Patient into, from;
-  const view::ViewStore& store = views_->store();
-  grpc::Status s = LoadPatient(store, "into_patient_id", request->into_patient_id(), &into);
-  if (s.ok()) s = LoadPatient(store, "from_patient_id", request->from_patient_id(), &from);
-  if (s.ok()) s = RequireActive("into_patient_id", into);
-  if (s.ok()) s = RequireActive("from_patient_id", from);
-  if (s.ok()) s = RequireSameRegion(into, from);
-  if (!s.ok()) return fail(s);
-  hisbridge::v1::StewardCommand command;
-  auto* action = command.mutable_merge_patients();
-  action->set_into_patient_id(request->into_patient_id());
-  action->set_from_patient_id(request->from_patient_id());
-  Submit(context, reactor, Certified(request->context(), caller), RegionOf(into), std::move(command), response);
-  return reactor;
+  return Mutate(context, "ReviewService.MergePatients", request->context(), response, [&](PreparedCommand* out) {
+    if (request->into_patient_id().empty()) return Invalid("into_patient_id is required");
+    if (request->from_patient_id().empty()) return Invalid("from_patient_id is required");
+    if (request->into_patient_id() == request->from_patient_id()) {
+      return Invalid("from_patient_id: must differ from into_patient_id");
+    }
+    Patient into, from;
+    grpc::Status s = LoadActivePair(request->into_patient_id(), "into_patient_id", &into, request->from_patient_id(),
+                                    "from_patient_id", &from);
+    if (!s.ok()) return s;
+    out->region = RegionOf(into);
+    auto* action = out->command.mutable_merge_patients();
+    action->set_into_patient_id(request->into_patient_id());
+    action->set_from_patient_id(request->from_patient_id());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* ReviewService::UnmergePatients(grpc::CallbackServerContext* context,
                                                          const hisbridge::v1::UnmergePatientsRequest* request,
                                                          hisbridge::v1::CommandAck* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  security::Caller caller;
-  if (grpc::Status refused = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, "ReviewService.UnmergePatients",
-                                          &caller);
-      !refused.ok()) {
-    reactor->Finish(refused);
-    return reactor;
-  }
-  auto fail = [reactor](grpc::Status s) {
-    reactor->Finish(std::move(s));
-    return reactor;
-  };
-  if (request->patient_id().empty()) return fail(Invalid("patient_id is required"));
-  if (request->restore_patient_id().empty()) return fail(Invalid("restore_patient_id is required"));
-  grpc::Status steward = CheckSteward(Certified(request->context(), caller));
-  if (!steward.ok()) return fail(steward);
-  Patient survivor, restore;
-  const view::ViewStore& store = views_->store();
-  grpc::Status s = LoadPatient(store, "patient_id", request->patient_id(), &survivor);
-  if (s.ok()) s = LoadPatient(store, "restore_patient_id", request->restore_patient_id(), &restore);
-  if (!s.ok()) return fail(s);
-  if (restore.status() != hisbridge::v1::PATIENT_STATUS_MERGED || restore.merged_into() != survivor.patient_id()) {
-    return fail(Precondition(absl::StrCat(
-        "restore_patient_id: patient ", restore.patient_id(), " is not merged into ", survivor.patient_id(), " (it is ",
-        StatusName(restore.status()),
-        restore.merged_into().empty() ? "" : absl::StrCat(", into ", restore.merged_into()), ")")));
-  }
-  hisbridge::v1::StewardCommand command;
-  auto* action = command.mutable_unmerge_patients();
-  action->set_patient_id(request->patient_id());
-  action->set_restore_patient_id(request->restore_patient_id());
-  Submit(context, reactor, Certified(request->context(), caller), RegionOf(survivor), std::move(command), response);
-  return reactor;
+  return Mutate(context, "ReviewService.UnmergePatients", request->context(), response, [&](PreparedCommand* out) {
+    if (request->patient_id().empty()) return Invalid("patient_id is required");
+    if (request->restore_patient_id().empty()) return Invalid("restore_patient_id is required");
+    Patient survivor, restore;
+    const view::ViewStore& store = views_->store();
+    grpc::Status s = LoadPatient(store, "patient_id", request->patient_id(), &survivor);
+    if (s.ok()) s = LoadPatient(store, "restore_patient_id", request->restore_patient_id(), &restore);
+    if (!s.ok()) return s;
+    if (restore.status() != hisbridge::v1::PATIENT_STATUS_MERGED || restore.merged_into() != survivor.patient_id()) {
+      return Precondition(absl::StrCat(
+          "restore_patient_id: patient ", restore.patient_id(), " is not merged into ", survivor.patient_id(),
+          " (it is ", StatusName(restore.status()),
+          restore.merged_into().empty() ? "" : absl::StrCat(", into ", restore.merged_into()), ")"));
+    }
+    out->region = RegionOf(survivor);
+    auto* action = out->command.mutable_unmerge_patients();
+    action->set_patient_id(request->patient_id());
+    action->set_restore_patient_id(request->restore_patient_id());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* ReviewService::MarkNotSamePerson(grpc::CallbackServerContext* context,
                                                            const hisbridge::v1::MarkNotSamePersonRequest* request,
                                                            hisbridge::v1::CommandAck* response) {
+  return Mutate(context, "ReviewService.MarkNotSamePerson", request->context(), response, [&](PreparedCommand* out) {
+    if (request->patient_id().empty()) return Invalid("patient_id is required");
+    if (request->other_patient_id().empty()) return Invalid("other_patient_id is required");
+    if (request->patient_id() == request->other_patient_id()) {
+      return Invalid("other_patient_id: must differ from patient_id");
+    }
+    Patient a, b;
+    grpc::Status s =
+        LoadActivePair(request->patient_id(), "patient_id", &a, request->other_patient_id(), "other_patient_id", &b);
+    if (!s.ok()) return s;
+    out->region = RegionOf(a);
+    auto* action = out->command.mutable_not_same_person();
+    action->set_patient_id(request->patient_id());
+    action->set_other_patient_id(request->other_patient_id());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReviewService::LoadActivePair(const std::string& first_id, const std::string& first_field, Patient* first,
+                                           const std::string& second_id, const std::string& second_field,
+                                           Patient* second) const {
+  const view::ViewStore& store = views_->store();
+  grpc::Status s = LoadPatient(store, first_field, first_id, first);
+  if (s.ok()) s = LoadPatient(store, second_field, second_id, second);
+  if (s.ok()) s = RequireActive(first_field, *first);
+  if (s.ok()) s = RequireActive(second_field, *second);
+  if (s.ok()) s = RequireSameRegion(*first, *second);
+  return s;
+}
+
+grpc::ServerUnaryReactor* ReviewService::Mutate(grpc::CallbackServerContext* context, const char* method,
+                                                const hisbridge::v1::StewardContext& given,
+                                                hisbridge::v1::CommandAck* response,
+                                                absl::FunctionRef<grpc::Status(PreparedCommand*)> prepare) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   security::Caller caller;
-  if (grpc::Status refused = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, "ReviewService.MarkNotSamePerson",
-                                          &caller);
-      !refused.ok()) {
-    reactor->Finish(refused);
+  grpc::Status s = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, method, &caller);
+  const hisbridge::v1::StewardContext steward = Certified(given, caller);
+  if (s.ok()) s = CheckSteward(steward);
+  PreparedCommand prepared;
+  if (s.ok()) s = prepare(&prepared);
+  if (!s.ok()) {
+    reactor->Finish(s);
     return reactor;
   }
-  auto fail = [reactor](grpc::Status s) {
-    reactor->Finish(std::move(s));
-    return reactor;
-  };
-  if (request->patient_id().empty()) return fail(Invalid("patient_id is required"));
-  if (request->other_patient_id().empty()) return fail(Invalid("other_patient_id is required"));
-  if (request->patient_id() == request->other_patient_id()) {
-    return fail(Invalid("other_patient_id: must differ from patient_id"));
-  }
-  grpc::Status steward = CheckSteward(Certified(request->context(), caller));
-  if (!steward.ok()) return fail(steward);
-  Patient a, b;
-  const view::ViewStore& store = views_->store();
-  grpc::Status s = LoadPatient(store, "patient_id", request->patient_id(), &a);
-  if (s.ok()) s = LoadPatient(store, "other_patient_id", request->other_patient_id(), &b);
-  if (s.ok()) s = RequireActive("patient_id", a);
-  if (s.ok()) s = RequireActive("other_patient_id", b);
-  if (s.ok()) s = RequireSameRegion(a, b);
-  if (!s.ok()) return fail(s);
-  hisbridge::v1::StewardCommand command;
-  auto* action = command.mutable_not_same_person();
-  action->set_patient_id(request->patient_id());
-  action->set_other_patient_id(request->other_patient_id());
-  Submit(context, reactor, Certified(request->context(), caller), RegionOf(a), std::move(command), response);
+  Submit(context, reactor, steward, caller, prepared.region, std::move(prepared.command), response);
   return reactor;
 }
 
 void ReviewService::Submit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-                           const hisbridge::v1::StewardContext& steward, const std::string& region,
-                           hisbridge::v1::StewardCommand command, hisbridge::v1::CommandAck* response) {
+                           const hisbridge::v1::StewardContext& steward, const security::Caller& caller,
+                           const std::string& region, hisbridge::v1::StewardCommand command,
+                           hisbridge::v1::CommandAck* response) {
   const std::string command_id = NewCommandId();
   command.set_command_id(command_id);
   command.set_actor(steward.actor());
@@ -486,8 +429,9 @@ void ReviewService::Submit(grpc::CallbackServerContext* context, grpc::ServerUna
   event.set_event_id(absl::StrCat("steward-", command_id));
   event.set_region(region);
   event.mutable_meta()->set_received_at(FormatRfc3339(absl::Now()));
-  // The authenticated identity replaces this once TLS is on (security).
-  event.mutable_meta()->set_submitter("anonymous");
+  // As ingest records it: the certificate identity, "anonymous" in
+  // plaintext development.
+  event.mutable_meta()->set_submitter(caller.plaintext || caller.identity.empty() ? "anonymous" : caller.identity);
   event.mutable_meta()->set_channel("review");
   *event.mutable_command() = std::move(command);
 

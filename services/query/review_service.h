@@ -30,6 +30,7 @@
 
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/time/time.h"
 #include "hisbridge/v1/events.pb.h"
 #include "hisbridge/v1/review.grpc.pb.h"
@@ -74,10 +75,27 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
                                               hisbridge::v1::CommandAck* response) override;
 
  private:
+  // A mutation once its request is checked: the command and the county
+  // whose inbox partition takes it.
+  struct PreparedCommand {
+    std::string region;
+    hisbridge::v1::StewardCommand command;
+  };
+
+  // Every mutating call: admits a steward, certifies the actor, lets
+  // `prepare` check the request against the store and build the command
+  // (any non-OK status is the answer), then submits it.
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, const char* method,
+                                   const hisbridge::v1::StewardContext& given, hisbridge::v1::CommandAck* response,
+                                   absl::FunctionRef<grpc::Status(PreparedCommand*)> prepare);
+  // Two patients named in two fields, both active and of one county.
+  grpc::Status LoadActivePair(const std::string& first_id, const std::string& first_field,
+                              hisbridge::v1::Patient* first, const std::string& second_id,
+                              const std::string& second_field, hisbridge::v1::Patient* second) const;
   // Submits the command for `region` and answers the call (after waiting
   // for the result when asked).
   void Submit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
-              const hisbridge::v1::StewardContext& steward, const std::string& region,
+              const hisbridge::v1::StewardContext& steward, const security::Caller& caller, const std::string& region,
               hisbridge::v1::StewardCommand command, hisbridge::v1::CommandAck* response);
 
   view::ViewMaterializer* views_;
