@@ -94,11 +94,6 @@ inline void Error(absl::string_view message, Fields fields = {}) {
 // runs (dates, counts, ports, offsets) are left alone.
 std::string MaskIdentifiers(absl::string_view text);
 
-// Appends `value` to `out` as the body of a JSON string (without quotes),
-// escaping quotes, backslashes and control characters. Invalid UTF-8 bytes
-// are replaced by U+FFFD so the output is always valid JSON.
-void AppendJsonEscaped(absl::string_view value, std::string* out);
-
 }  // namespace hisbridge::log
 
 #endif  // HISBRIDGE_LIBS_BASE_LOGGING_H_

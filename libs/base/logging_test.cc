@@ -64,15 +64,6 @@ TEST_F(LoggingTest, LevelFilters) {
   EXPECT_THAT(lines_[0], HasSubstr("shown"));
 }
 
-TEST_F(LoggingTest, InvalidUtf8IsReplaced) {
-  std::string out;
-  AppendJsonEscaped(std::string("a\xff\xfe" "b\x01", 5), &out);
-  EXPECT_EQ(out, "a\xEF\xBF\xBD\xEF\xBF\xBD" "b\\u0001");
-  out.clear();
-  AppendJsonEscaped("王小明", &out);
-  EXPECT_EQ(out, "王小明");
-}
-
 TEST_F(LoggingTest, ParsesNames) {
   EXPECT_TRUE(SetLevelByName("DEBUG").ok());
   EXPECT_EQ(GetLevel(), Level::kDebug);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "libs/base/json_escape.h"
 #include "simdjson.h"
 
 namespace hisbridge::fhir {
@@ -52,49 +53,7 @@ Json Convert(simdjson::dom::element e) {
 
 void AppendString(absl::string_view s, std::string* out) {
   out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out->append("\\\""); break;
-        case '\\': out->append("\\\\"); break;
-        case '\n': out->append("\\n"); break;
-        case '\r': out->append("\\r"); break;
-        case '\t': out->append("\\t"); break;
-        case '\b': out->append("\\b"); break;
-        case '\f': out->append("\\f"); break;
-        default:
-          if (c < 0x20) {
-            absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    // Copy a well-formed UTF-8 sequence; anything else becomes U+FFFD.
-    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool valid = len != 0 && i + len <= s.size();
-    uint32_t cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
-    for (size_t k = 1; valid && k < len; ++k) {
-      const auto t = static_cast<unsigned char>(s[i + k]);
-      if ((t & 0xC0) != 0x80) valid = false;
-      cp = (cp << 6) | (t & 0x3F);
-    }
-    if (valid) {
-      const uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-      valid = cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
-    if (valid) {
-      out->append(s.data() + i, len);
-      i += len;
-    } else {
-      out->append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
+  AppendJsonEscaped(s, out);
   out->push_back('"');
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "libs/base/json_escape.h"
 #include "libs/base/logging.h"
 
 namespace hisbridge::linker {
@@ -155,8 +156,8 @@ std::string ExamplesToJsonLines(const LinkDiagnostics& d) {
       std::string explanation;
       (void)google::protobuf::util::MessageToJsonString(e.explanation, &explanation, options);
       std::string a, b;
-      log::AppendJsonEscaped(absl::StrCat(e.a_facility, "/", e.a_record), &a);
-      log::AppendJsonEscaped(absl::StrCat(e.b_facility, "/", e.b_record), &b);
+      AppendJsonEscaped(absl::StrCat(e.a_facility, "/", e.a_record), &a);
+      AppendJsonEscaped(absl::StrCat(e.b_facility, "/", e.b_record), &b);
       absl::StrAppend(&out, "{\"kind\":\"", list == &d.missed_examples ? "missed" : "false", "\",\"cause\":\"",
                       e.cause, "\",\"a\":\"", a, "\",\"b\":\"", b, "\",\"score\":",
                       std::isfinite(e.score) ? absl::StrFormat("%.3f", e.score) : std::string("null"),

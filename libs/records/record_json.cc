@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/base/json_escape.h"
 #include "libs/base/logging.h"
 #include "simdjson.h"
 
@@ -120,7 +121,7 @@ absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data()
 // A short printable excerpt of a value for error messages.
 std::string Excerpt(absl::string_view s) {
   std::string out;
-  log::AppendJsonEscaped(s.substr(0, 60), &out);
+  AppendJsonEscaped(s.substr(0, 60), &out);
   if (s.size() > 60) out.append("...");
   return out;
 }
@@ -365,7 +366,7 @@ void AppendKeyString(absl::string_view key, absl::string_view value, bool* first
   out->push_back('"');
   out->append(key.data(), key.size());
   out->append("\":\"");
-  log::AppendJsonEscaped(value, out);
+  AppendJsonEscaped(value, out);
   out->push_back('"');
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "libs/base/json_escape.h"
 #include "libs/base/logging.h"
 #include "libs/base/time_format.h"
 #include "libs/records/record_json.h"
@@ -21,7 +22,7 @@ void AddError(ValidationResult* result, RejectReason reason, absl::string_view f
 
 std::string Quoted(absl::string_view value) {
   std::string out = "\"";
-  log::AppendJsonEscaped(value.substr(0, 80), &out);
+  AppendJsonEscaped(value.substr(0, 80), &out);
   if (value.size() > 80) out.append("...");
   out.push_back('"');
   return out;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "libs/base/file_util.h"
+#include "libs/base/json_escape.h"
 #include "libs/base/logging.h"
 #include "libs/base/status_macros.h"
 #include "libs/eval/csv_rows.h"
@@ -165,12 +166,12 @@ int LinkCommand(int argc, char** argv) {
       std::string json = absl::StrCat("{\"line\":", line, ",\"errors\":[");
       for (size_t i = 0; i < errors.size(); ++i) {
         std::string message;
-        log::AppendJsonEscaped(errors[i].message(), &message);
+        AppendJsonEscaped(errors[i].message(), &message);
         absl::StrAppend(&json, i ? "," : "", "{\"field\":\"", errors[i].field(), "\",\"rule\":\"", errors[i].rule(),
                         "\",\"message\":\"", message, "\"}");
       }
       std::string raw_escaped;
-      log::AppendJsonEscaped(raw, &raw_escaped);
+      AppendJsonEscaped(raw, &raw_escaped);
       absl::StrAppend(&json, "],\"raw\":\"", raw_escaped, "\"}\n");
       std::fputs(json.c_str(), rejects);
     }
