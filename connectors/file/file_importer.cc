@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "libs/base/file_util.h"
+#include "libs/base/json_escape.h"
 #include "libs/base/logging.h"
 #include "libs/base/time_format.h"
 #include "libs/csv/csv_reader.h"
@@ -24,26 +25,6 @@
 
 namespace hisbridge::connectors::file {
 namespace {
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // Raw bytes that may not be UTF-8, for the rejects file.
 std::string SafeText(absl::string_view raw) {
@@ -122,9 +103,9 @@ absl::Status FileImporter::SaveState() {
 void FileImporter::Reject(const std::string& path, int64_t line, const std::string& column, const std::string& field,
                           const std::string& rule, const std::string& message, absl::string_view raw) {
   const std::string entry = absl::StrCat(
-      "{\"time\":", JsonString(FormatRfc3339(absl::Now())), ",\"file\":", JsonString(path), ",\"line\":", line,
-      ",\"column\":", JsonString(column), ",\"field\":", JsonString(field), ",\"rule\":", JsonString(rule),
-      ",\"message\":", JsonString(message), ",\"raw\":", JsonString(SafeText(raw)), "}\n");
+      "{\"time\":", JsonQuoted(FormatRfc3339(absl::Now())), ",\"file\":", JsonQuoted(path), ",\"line\":", line,
+      ",\"column\":", JsonQuoted(column), ",\"field\":", JsonQuoted(field), ",\"rule\":", JsonQuoted(rule),
+      ",\"message\":", JsonQuoted(message), ",\"raw\":", JsonQuoted(SafeText(raw)), "}\n");
   const std::string rejects = options_.state_dir + "/rejects.jsonl";
   const int fd = ::open(rejects.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0 || ::write(fd, entry.data(), entry.size()) != static_cast<ssize_t>(entry.size())) {

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/base/json_escape.h"
 #include "libs/base/logging.h"
 #include "libs/base/time_format.h"
 #include "libs/records/validate.h"
@@ -16,27 +17,6 @@ namespace {
 using hl7::AckCode;
 using hl7::ErrorCode;
 using hl7::Issue;
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 }  // namespace
 
@@ -95,15 +75,15 @@ void Hl7v2Connector::LogReject(const hl7::Header& header, AckCode code, const st
                {{"ack", hl7::AckCodeName(code)}, {"peer", peer}, {"control_id", header.control_id},
                 {"reason", issues.empty() ? std::string() : issues.front().message}});
   if (options_.reject_log.empty()) return;
-  std::string line = absl::StrCat("{\"time\":", JsonString(FormatRfc3339(absl::Now())), ",\"peer\":",
-                                  JsonString(peer), ",\"ack\":", JsonString(hl7::AckCodeName(code)),
-                                  ",\"control_id\":", JsonString(header.control_id), ",\"errors\":[");
+  std::string line = absl::StrCat("{\"time\":", JsonQuoted(FormatRfc3339(absl::Now())), ",\"peer\":",
+                                  JsonQuoted(peer), ",\"ack\":", JsonQuoted(hl7::AckCodeName(code)),
+                                  ",\"control_id\":", JsonQuoted(header.control_id), ",\"errors\":[");
   for (size_t i = 0; i < issues.size(); ++i) {
-    absl::StrAppend(&line, i ? "," : "", "{\"location\":", JsonString(issues[i].location.ToString()),
-                    ",\"code\":", static_cast<int>(issues[i].code), ",\"message\":", JsonString(issues[i].message),
+    absl::StrAppend(&line, i ? "," : "", "{\"location\":", JsonQuoted(issues[i].location.ToString()),
+                    ",\"code\":", static_cast<int>(issues[i].code), ",\"message\":", JsonQuoted(issues[i].message),
                     "}");
   }
-  absl::StrAppend(&line, "],\"message_base64\":", JsonString(absl::Base64Escape(raw)), "}\n");
+  absl::StrAppend(&line, "],\"message_base64\":", JsonQuoted(absl::Base64Escape(raw)), "}\n");
   std::lock_guard<std::mutex> lock(reject_mu_);
   const int fd = ::open(options_.reject_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {

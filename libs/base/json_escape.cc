@@ -67,4 +67,11 @@ void AppendJsonEscaped(absl::string_view value, std::string* out) {
   }
 }
 
+std::string JsonQuoted(absl::string_view value) {
+  std::string out = "\"";
+  AppendJsonEscaped(value, &out);
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace hisbridge

@@ -19,6 +19,9 @@ namespace hisbridge {
 // truncated) replaced by U+FFFD, so the output is always valid JSON.
 void AppendJsonEscaped(absl::string_view value, std::string* out);
 
+// `value` as a whole JSON string, quotes included.
+std::string JsonQuoted(absl::string_view value);
+
 // The length of the well-formed UTF-8 sequence starting at s[i] (1 for
 // ASCII), or 0 when none starts there.
 size_t Utf8SequenceLength(absl::string_view s, size_t i);

@@ -29,6 +29,12 @@ TEST(JsonEscapeTest, Utf8IsKeptAndInvalidBytesReplaced) {
   EXPECT_EQ(Escaped("\xF4\x90\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // beyond U+10FFFF
 }
 
+TEST(JsonEscapeTest, Quoted) {
+  EXPECT_EQ(JsonQuoted(""), "\"\"");
+  EXPECT_EQ(JsonQuoted("遇龙村\"5组\""), "\"遇龙村\\\"5组\\\"\"");
+  EXPECT_EQ(JsonQuoted("\xfc|"), "\"\xEF\xBF\xBD|\"");  // a GB 18030 lead byte alone
+}
+
 TEST(JsonEscapeTest, SequenceLengths) {
   EXPECT_EQ(Utf8SequenceLength("a", 0), 1u);
   EXPECT_EQ(Utf8SequenceLength("王", 0), 3u);

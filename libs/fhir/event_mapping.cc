@@ -255,6 +255,17 @@ std::vector<hisbridge::v1::Diagnosis> Mapper::Diagnoses(size_t i, Origins* origi
   return out;
 }
 
+void Mapper::RefuseRetraction(size_t i) {
+  const Input& in = inputs_[i];
+  const std::string& status = in.resource->GetString("status");
+  if (status != "entered-in-error" && status != "cancelled") return;
+  out_->entries[i].issues.push_back(MakeError(
+      IssueType::kNotSupported, in.path + ".status",
+      absl::StrCat(in.path, ".status ", Quote(status),
+                   ": hisbridge cannot retract a clinical event yet (the county record format has no "
+                   "cancellation)")));
+}
+
 void Mapper::MapEncounter(size_t i) {
   const Input& in = inputs_[i];
   const Json& e = *in.resource;
@@ -262,14 +273,7 @@ void Mapper::MapEncounter(size_t i) {
   Mapped m;
   Record& r = m.record;
   r.set_kind("encounter");
-  const std::string& status = e.GetString("status");
-  if (status == "entered-in-error" || status == "cancelled") {
-    entry.issues.push_back(MakeError(
-        IssueType::kNotSupported, in.path + ".status",
-        absl::StrCat(in.path, ".status ", Quote(status),
-                     ": hisbridge cannot retract a clinical event yet (the county record format has no "
-                     "cancellation)")));
-  }
+  RefuseRetraction(i);
   std::string facility = FacilityOfReference(e.Find("serviceProvider"), i);
   if (facility.empty()) facility = o_.default_facility;
   if (!Subject(i, facility, &r, &m.origins)) return;
@@ -339,14 +343,7 @@ void Mapper::MapObservation(size_t i) {
   Mapped base;
   Record& r = base.record;
   r.set_kind("observation");
-  const std::string& status = obs.GetString("status");
-  if (status == "entered-in-error" || status == "cancelled") {
-    entry.issues.push_back(MakeError(
-        IssueType::kNotSupported, in.path + ".status",
-        absl::StrCat(in.path, ".status ", Quote(status),
-                     ": hisbridge cannot retract a clinical event yet (the county record format has no "
-                     "cancellation)")));
-  }
+  RefuseRetraction(i);
   if (!Subject(i, o_.default_facility, &r, &base.origins)) return;
   const std::string id = EventId(i, "observation_id", &base.origins);
   r.set_observation_id(id);
@@ -477,14 +474,7 @@ void Mapper::MapMedication(size_t i) {
   Mapped m;
   Record& r = m.record;
   r.set_kind("medication");
-  const std::string& status = mr.GetString("status");
-  if (status == "entered-in-error" || status == "cancelled") {
-    entry.issues.push_back(MakeError(
-        IssueType::kNotSupported, in.path + ".status",
-        absl::StrCat(in.path, ".status ", Quote(status),
-                     ": hisbridge cannot retract a clinical event yet (the county record format has no "
-                     "cancellation)")));
-  }
+  RefuseRetraction(i);
   if (!Subject(i, o_.default_facility, &r, &m.origins)) return;
   r.set_medication_id(EventId(i, "medication_id", &m.origins));
   entry.id = r.medication_id();

@@ -125,6 +125,9 @@ class Mapper {
   void MapObservation(size_t i);
   void MapMedication(size_t i);
   void Emit(size_t i, std::vector<Mapped> mapped);
+  // An error on an event whose status says it was entered in error or
+  // cancelled: the county format cannot retract one.
+  void RefuseRetraction(size_t i);
 
   Resolved Resolve(const Json* reference, size_t from);
   Identity PatientIdentity(size_t i);
