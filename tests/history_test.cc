@@ -26,6 +26,7 @@
 #include "libs/security/key_ring.h"
 #include "libs/security/tls.h"
 #include "services/node/node.h"
+#include "tests/node_fixture.h"
 
 namespace hisbridge {
 namespace {
@@ -50,9 +51,7 @@ hisbridge::v1::Record Patient(const std::string& facility, const std::string& re
   return r;
 }
 
-std::chrono::system_clock::time_point In(int seconds) {
-  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
-}
+using fixtures::In;
 
 int RunCommand(const std::string& command, std::string* out) {
   FILE* pipe = ::popen(absl::StrCat(command, " 2>&1").c_str(), "r");
@@ -76,53 +75,9 @@ std::vector<hisbridge::v1::HistoryEntry> Find(const hisbridge::v1::PatientHistor
   return found;
 }
 
-class HistoryTest : public ::testing::Test {
+class HistoryTest : public fixtures::PlaintextNodeTest {
  protected:
-  void SetUp() override {
-    log::SetLevel(log::Level::kWarning);
-    dir_ = MakeTempDirectory("history_test").value();
-    NodeOptions options;
-    options.data_dir = dir_ + "/node";
-    options.embedded_broker = true;
-    options.linker_group = absl::StrCat("history-linker-", getpid());
-    node_ = std::make_unique<Node>(options);
-    ASSERT_TRUE(node_->Start().ok());
-    channel_ = grpc::CreateChannel(node_->grpc_address(), grpc::InsecureChannelCredentials());
-    ingest_ = hisbridge::v1::IngestService::NewStub(channel_);
-    query_ = hisbridge::v1::QueryService::NewStub(channel_);
-    review_ = hisbridge::v1::ReviewService::NewStub(channel_);
-    admin_ = hisbridge::v1::AdminService::NewStub(channel_);
-  }
-  void TearDown() override {
-    node_->Stop();
-    node_.reset();
-    ASSERT_TRUE(RemoveRecursively(dir_).ok());
-  }
-
-  hisbridge::v1::SubmitResponse Submit(std::initializer_list<hisbridge::v1::Record> records) {
-    hisbridge::v1::SubmitRequest request;
-    for (const auto& r : records) *request.add_records() = r;
-    grpc::ClientContext context;
-    context.set_deadline(In(30));
-    hisbridge::v1::SubmitResponse response;
-    grpc::Status status = ingest_->Submit(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
-  }
-
-  std::string PatientOf(const std::string& facility, const std::string& record,
-                        const hisbridge::v1::SubmitResponse& after) {
-    grpc::ClientContext context;
-    context.set_deadline(In(30));
-    hisbridge::v1::LookupBySourceRequest request;
-    request.set_facility_id(facility);
-    request.set_record_id(record);
-    *request.mutable_consistency()->mutable_after() = after.positions();
-    hisbridge::v1::Patient patient;
-    grpc::Status status = query_->LookupBySource(&context, request, &patient);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return patient.patient_id();
-  }
+  HistoryTest() : PlaintextNodeTest("history_test") {}
 
   void Merge(const std::string& into, const std::string& from) {
     hisbridge::v1::MergePatientsRequest merge;
@@ -152,21 +107,14 @@ class HistoryTest : public ::testing::Test {
   void LinkAndMerge() {
     const auto first = Submit({Patient("450321-WS-001", "A1", "覃秀娟", "450321198503021232", "1985-03-02"),
                                Patient("450321-CS-011", "B1", "韦丽萍", "450321199001011234", "1990-01-01")});
-    a_ = PatientOf("450321-WS-001", "A1", first);
-    b_ = PatientOf("450321-CS-011", "B1", first);
+    a_ = PatientOf("450321-WS-001", "A1", &first);
+    b_ = PatientOf("450321-CS-011", "B1", &first);
     ASSERT_NE(a_, b_);
     const auto second = Submit({Patient("450321-WS-002", "A2", "覃秀娟", "450321198503021232", "1985-03-02")});
-    ASSERT_EQ(PatientOf("450321-WS-002", "A2", second), a_);
+    ASSERT_EQ(PatientOf("450321-WS-002", "A2", &second), a_);
     Merge(a_, b_);
   }
 
-  std::string dir_;
-  std::unique_ptr<Node> node_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<hisbridge::v1::IngestService::Stub> ingest_;
-  std::unique_ptr<hisbridge::v1::QueryService::Stub> query_;
-  std::unique_ptr<hisbridge::v1::ReviewService::Stub> review_;
-  std::unique_ptr<hisbridge::v1::AdminService::Stub> admin_;
   std::string a_, b_;
 };
 
@@ -239,7 +187,7 @@ TEST_F(HistoryTest, AutomaticDecisionsAndStewardMergeAreInTheHistory) {
 
 TEST_F(HistoryTest, UnknownPatientIsNotFoundAndBadIdIsInvalid) {
   const auto submitted = Submit({Patient("450321-WS-001", "A1", "覃秀娟", "450321198503021232", "1985-03-02")});
-  const std::string a = PatientOf("450321-WS-001", "A1", submitted);
+  const std::string a = PatientOf("450321-WS-001", "A1", &submitted);
   hisbridge::v1::PatientHistory history;
   grpc::Status status = History("450321-P9999999", &history);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();

@@ -14,9 +14,7 @@
 #include "hisbridge/v1/ingest.grpc.pb.h"
 #include "hisbridge/v1/query.grpc.pb.h"
 #include "hisbridge/v1/review.grpc.pb.h"
-#include "libs/base/file_util.h"
-#include "libs/base/logging.h"
-#include "services/node/node.h"
+#include "tests/node_fixture.h"
 
 namespace hisbridge {
 namespace {
@@ -37,68 +35,11 @@ hisbridge::v1::Record Patient(const std::string& facility, const std::string& re
   return r;
 }
 
-std::chrono::system_clock::time_point In(int seconds) {
-  return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
-}
+using fixtures::In;
 
-class StewardEndToEndTest : public ::testing::Test {
+class StewardEndToEndTest : public fixtures::PlaintextNodeTest {
  protected:
-  void SetUp() override {
-    log::SetLevel(log::Level::kWarning);
-    dir_ = MakeTempDirectory("steward_test").value();
-    NodeOptions options;
-    options.data_dir = dir_ + "/node";
-    options.embedded_broker = true;
-    options.linker_group = absl::StrCat("steward-linker-", getpid());
-    node_ = std::make_unique<Node>(options);
-    ASSERT_TRUE(node_->Start().ok());
-    channel_ = grpc::CreateChannel(node_->grpc_address(), grpc::InsecureChannelCredentials());
-    ingest_ = hisbridge::v1::IngestService::NewStub(channel_);
-    query_ = hisbridge::v1::QueryService::NewStub(channel_);
-    review_ = hisbridge::v1::ReviewService::NewStub(channel_);
-  }
-  void TearDown() override {
-    node_->Stop();
-    node_.reset();
-    ASSERT_TRUE(RemoveRecursively(dir_).ok());
-  }
-
-  hisbridge::v1::SubmitResponse Submit(std::initializer_list<hisbridge::v1::Record> records) {
-    hisbridge::v1::SubmitRequest request;
-    for (const auto& r : records) *request.add_records() = r;
-    grpc::ClientContext context;
-    context.set_deadline(In(30));
-    hisbridge::v1::SubmitResponse response;
-    grpc::Status status = ingest_->Submit(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
-  }
-
-  std::string PatientOf(const std::string& facility, const std::string& record,
-                        const hisbridge::v1::SubmitResponse* after = nullptr) {
-    grpc::ClientContext context;
-    context.set_deadline(In(30));
-    hisbridge::v1::LookupBySourceRequest request;
-    request.set_facility_id(facility);
-    request.set_record_id(record);
-    if (after != nullptr) *request.mutable_consistency()->mutable_after() = after->positions();
-    hisbridge::v1::Patient patient;
-    grpc::Status status = query_->LookupBySource(&context, request, &patient);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return patient.patient_id();
-  }
-
-  hisbridge::v1::Patient Get(const std::string& patient_id, bool follow_merges = true) {
-    grpc::ClientContext context;
-    context.set_deadline(In(10));
-    hisbridge::v1::GetPatientRequest request;
-    request.set_patient_id(patient_id);
-    request.set_no_follow_merges(!follow_merges);
-    hisbridge::v1::Patient patient;
-    grpc::Status status = query_->GetPatient(&context, request, &patient);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return patient;
-  }
+  StewardEndToEndTest() : PlaintextNodeTest("steward_test") {}
 
   template <typename Request>
   void Steward(Request* request) {
@@ -106,13 +47,6 @@ class StewardEndToEndTest : public ::testing::Test {
     request->mutable_context()->set_reason("confirmed by phone with the township centre");
     request->mutable_context()->set_wait_until_applied(true);
   }
-
-  std::string dir_;
-  std::unique_ptr<Node> node_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<hisbridge::v1::IngestService::Stub> ingest_;
-  std::unique_ptr<hisbridge::v1::QueryService::Stub> query_;
-  std::unique_ptr<hisbridge::v1::ReviewService::Stub> review_;
 };
 
 TEST_F(StewardEndToEndTest, MergeUnmergeLinkAndUnlinkAreAppliedAndVisible) {
