@@ -379,8 +379,11 @@ HttpResponse FhirFacade::Handle(const HttpRequest& request) {
 
 HttpResponse FhirFacade::Store(const HttpRequest& request, const std::string& method, const std::string& type,
                                const std::string& id, const std::string& base_url) {
+  // Named as FHIR names the interactions, for the refusal's message.
   const std::string interaction =
-      type.empty() ? "FHIR Bundle" : absl::StrCat("FHIR ", absl::AsciiStrToLower(method), " ", type);
+      type.empty() ? "FHIR Bundle"
+                   : absl::StrCat("FHIR ", method == "POST" ? "create" : method == "PUT" ? "update" : "delete", " ",
+                                  type);
   absl::StatusOr<security::Caller> caller = Admit(request, security::Permission::kSubmit, interaction);
   if (!caller.ok()) {
     auto [status, issue] = AccessRefusal(caller.status());

@@ -577,7 +577,7 @@ TEST_F(FhirFacadeTest, ThePolicyDecidesWhoWritesForWhichFacilityAndWhoReads) {
   EXPECT_THAT(Expressions(outcome), ::testing::Contains("Patient"));
   HttpResponse reader_writes = As("lead-hospital-his", "PUT", "/fhir/Patient/MZ00017", patient);
   EXPECT_EQ(reader_writes.status, 403);
-  EXPECT_THAT(reader_writes.body, HasSubstr("lead-hospital-his has role reader (policy.txt line 3); only a clinic may "
+  EXPECT_THAT(reader_writes.body, HasSubstr("FHIR update Patient: lead-hospital-his has role reader (policy.txt line 3); only a clinic may "
                                             "submit records"));
   HttpResponse stranger = As("someone-else", "POST", "/fhir/Patient", patient);
   EXPECT_EQ(stranger.status, 403);
