@@ -85,9 +85,14 @@ absl::Status AccessLog::Record(AccessLogEntry&& entry, std::vector<std::string>&
   std::unique_lock<std::mutex> lock(mu_);
   const bool batched = writer_.joinable() && !stopping_;
   if (batched && pending_entries_ >= options_.max_pending) {
-    // The writer is behind (a slow disk): wait rather than drop entries.
+    // The writer is behind (a slow or stalled disk). Waiting here would
+    // block the gRPC thread answering the read, and with it every other
+    // call; dropping the entry would serve a read nobody can audit. So the
+    // entry is refused and its caller refuses the read.
     work_cv_.notify_one();
-    done_cv_.wait(lock, [this] { return pending_entries_ < options_.max_pending || stopping_; });
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the access log is behind: ", pending_entries_, " entries wait for its disk (at most ", options_.max_pending,
+        "); reads are refused until it catches up, so that none goes unrecorded; try again shortly"));
   }
   // Time and sequence are taken under the lock, so the log's key order is
   // the order of the calls.

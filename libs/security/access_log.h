@@ -22,7 +22,10 @@
 // docs/security.md.
 //
 // Back-pressure: when the writer falls behind by max_pending entries,
-// Record() waits for it (nothing is dropped).
+// Record() queues nothing and returns RESOURCE_EXHAUSTED at once; the
+// caller must then refuse the read (Authorizer::RecordAccess and the
+// services do). Nothing queued is dropped, no caller blocks, and no read
+// is served unrecorded.
 //
 // Thread safety: Record, Flush and List are safe from any thread.
 #ifndef HISBRIDGE_LIBS_SECURITY_ACCESS_LOG_H_
@@ -51,7 +54,7 @@ struct AccessLogOptions {
   // Longest time an entry waits in memory before it is written; 0 writes
   // each Record() synchronously.
   absl::Duration max_delay = absl::Milliseconds(5);
-  // Queued entries beyond which Record() waits for the writer.
+  // Queued entries beyond which Record() refuses new ones.
   size_t max_pending = 100000;
 };
 
@@ -67,9 +70,10 @@ class AccessLog {
   ~AccessLog();
 
   // One entry per patient id (one entry with an empty patient id when the
-  // call named none, e.g. a refused search). Time is filled in here. With
-  // batching, an error is that of the last write (the log is failing), not
-  // of these entries.
+  // call named none, e.g. a refused search). Time is filled in here.
+  // RESOURCE_EXHAUSTED: the queue is full and these entries were not
+  // taken (see above). With batching, any other error is that of the last
+  // write (the log is failing), and these entries are queued.
   absl::Status Record(const hisbridge::v1::AccessLogEntry& entry, const std::vector<std::string>& patient_ids);
   absl::Status Record(hisbridge::v1::AccessLogEntry&& entry, std::vector<std::string>&& patient_ids);
 

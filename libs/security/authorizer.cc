@@ -166,9 +166,9 @@ std::string Authorizer::FacilityRefusal(const Caller& caller, absl::string_view 
                       absl::StrJoin(caller.entry->facilities, ","), ", not for facility \"", facility_id, "\"");
 }
 
-void Authorizer::RecordAccess(const Caller& caller, absl::string_view method,
-                              const std::vector<std::string>& patient_ids) const {
-  if (access_log_ == nullptr) return;
+absl::Status Authorizer::RecordAccess(const Caller& caller, absl::string_view method,
+                                      const std::vector<std::string>& patient_ids) const {
+  if (access_log_ == nullptr) return absl::OkStatus();
   hisbridge::v1::AccessLogEntry entry;
   entry.set_who(caller.identity);
   entry.set_on_behalf_of(caller.on_behalf_of);
@@ -177,7 +177,12 @@ void Authorizer::RecordAccess(const Caller& caller, absl::string_view method,
   entry.set_purpose(caller.purpose);
   entry.set_allowed(true);
   absl::Status s = access_log_->Record(std::move(entry), std::vector<std::string>(patient_ids));
+  if (absl::IsResourceExhausted(s)) {
+    log::Warning("read refused: the access log is behind", {{"who", caller.identity}, {"method", method}});
+    return absl::UnavailableError(absl::StrCat(method, ": ", s.message()));
+  }
   if (!s.ok()) log::Error("cannot write the access log", {{"error", s}, {"method", method}});
+  return absl::OkStatus();
 }
 
 }  // namespace hisbridge::security

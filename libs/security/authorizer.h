@@ -94,9 +94,13 @@ class Authorizer {
   std::string FacilityRefusal(const Caller& caller, absl::string_view facility_id) const;
 
   // Records an allowed read of these patients (one entry each; an empty
-  // list records the call itself). Errors are logged, not returned: a read
-  // already answered is not undone, but an audit failure is loud.
-  void RecordAccess(const Caller& caller, absl::string_view method, const std::vector<std::string>& patient_ids) const;
+  // list records the call itself). Call it before answering: UNAVAILABLE
+  // means the access log is too far behind to take the entries (the
+  // message says so), and the read must be refused with that status. Write failures of the
+  // log are logged loudly and return OK (the entries are queued; refusing
+  // every read while the disk recovers would never let the log retry).
+  absl::Status RecordAccess(const Caller& caller, absl::string_view method,
+                            const std::vector<std::string>& patient_ids) const;
 
   bool plaintext() const { return plaintext_; }
 

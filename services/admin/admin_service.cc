@@ -195,7 +195,11 @@ void AdminService::RunHistories() {
       continue;
     }
     // Recorded before the answer leaves, like every read of patient data.
-    authorizer_->RecordAccess(job->caller, kHistoryMethod, {job->patient_id});
+    if (absl::Status recorded = authorizer_->RecordAccess(job->caller, kHistoryMethod, {job->patient_id});
+        !recorded.ok()) {
+      reactor->Finish(security::ToGrpcStatus(recorded));
+      continue;
+    }
     log::Debug("patient history", {{"caller", job->caller.identity},
                                    {"patient", job->patient_id},
                                    {"entries", history->entries_size()},

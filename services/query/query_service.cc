@@ -36,10 +36,11 @@ grpc::Status AdmitRead(const security::Authorizer* authorizer, grpc::CallbackSer
   return grpc::Status::OK;
 }
 
-// Records a read that returned these patients.
-void Audit(const security::Authorizer* authorizer, const security::Caller& caller, const char* method,
-           const std::vector<std::string>& patient_ids) {
-  if (authorizer != nullptr) authorizer->RecordAccess(caller, method, patient_ids);
+// Records a read that returned these patients, before it is answered; an
+// error (the access log is too far behind) is the call's answer instead.
+absl::Status Audit(const security::Authorizer* authorizer, const security::Caller& caller, const char* method,
+                   const std::vector<std::string>& patient_ids) {
+  return authorizer != nullptr ? authorizer->RecordAccess(caller, method, patient_ids) : absl::OkStatus();
 }
 
 using hisbridge::v1::Patient;
@@ -216,10 +217,8 @@ grpc::ServerUnaryReactor* QueryService::GetPatient(grpc::CallbackServerContext* 
     std::string bytes;
     grpc::Status s = LoadPatientBytes(views_->store(), request.patient_id(), !request.no_follow_merges(),
                                       request.omit_events(), &bytes);
-    if (s.ok()) {
-      SetRawResponse(std::move(bytes), response);
-      Audit(options_.authorizer, caller, "QueryService.GetPatient", {request.patient_id()});
-    }
+    if (s.ok()) s = ToGrpc(Audit(options_.authorizer, caller, "QueryService.GetPatient", {request.patient_id()}));
+    if (s.ok()) SetRawResponse(std::move(bytes), response);
     return s;
   });
   return reactor;
@@ -256,10 +255,8 @@ grpc::ServerUnaryReactor* QueryService::LookupBySource(grpc::CallbackServerConte
     }
     std::string bytes;
     grpc::Status s = LoadPatientBytes(views_->store(), **patient_id, true, request.omit_events(), &bytes);
-    if (s.ok()) {
-      SetRawResponse(std::move(bytes), response);
-      Audit(options_.authorizer, caller, "QueryService.LookupBySource", {**patient_id});
-    }
+    if (s.ok()) s = ToGrpc(Audit(options_.authorizer, caller, "QueryService.LookupBySource", {**patient_id}));
+    if (s.ok()) SetRawResponse(std::move(bytes), response);
     return s;
   });
   return reactor;
@@ -306,7 +303,7 @@ grpc::ServerUnaryReactor* QueryService::Match(grpc::CallbackServerContext* conte
     if (s.ok()) {
       std::vector<std::string> ids;
       for (const auto& c : response->candidates()) ids.push_back(c.patient().patient_id());
-      Audit(options_.authorizer, caller, "QueryService.Match", ids);
+      s = ToGrpc(Audit(options_.authorizer, caller, "QueryService.Match", ids));
     }
     return s;
   });
@@ -383,7 +380,7 @@ grpc::ServerUnaryReactor* QueryService::SearchPatients(grpc::CallbackServerConte
                      if (s.ok()) {
                        std::vector<std::string> ids;
                        for (const auto& p : response->patients()) ids.push_back(p.patient_id());
-                       Audit(options_.authorizer, caller, "QueryService.SearchPatients", ids);
+                       s = ToGrpc(Audit(options_.authorizer, caller, "QueryService.SearchPatients", ids));
                      }
                      return s;
                    });
@@ -472,8 +469,12 @@ grpc::ServerUnaryReactor* QueryService::GetIntegratedView(grpc::CallbackServerCo
                      if (!s.ok()) return s;
                      auto view = BuildIntegratedViewBytes(bytes, filter, *facilities_);
                      if (!view.ok()) return ToGrpc(view.status());
+                     if (absl::Status a = Audit(options_.authorizer, caller, "QueryService.GetIntegratedView",
+                                                {survivor});
+                         !a.ok()) {
+                       return ToGrpc(a);
+                     }
                      SetRawResponse(std::move(*view), response);
-                     Audit(options_.authorizer, caller, "QueryService.GetIntegratedView", {survivor});
                      return grpc::Status::OK;
                    });
   return reactor;
@@ -603,7 +604,15 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
       });
       if (!s.ok()) return s;
     }
-    if (!streamed.empty()) Audit(service_->options_.authorizer, caller_, "QueryService.WatchChanges", streamed);
+    if (!streamed.empty()) {
+      // Changes the log cannot record are not sent: the stream ends and the
+      // client resumes from its last cursor.
+      absl::Status audited = Audit(service_->options_.authorizer, caller_, "QueryService.WatchChanges", streamed);
+      if (!audited.ok()) {
+        return absl::Status(audited.code(),
+                            absl::StrCat(audited.message(), "; resume WatchChanges with the last cursor received"));
+      }
+    }
     *exhausted = budget_left;
     // Commits that land while scanning bump the generation again, so
     // nothing is missed by remembering the value read before the scan.

@@ -214,7 +214,11 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
       ids.push_back(item.patient_id());
       for (const auto& c : item.candidates()) ids.push_back(c.patient_id());
     }
-    authorizer_->RecordAccess(caller, "ReviewService.ListReviewItems", ids);
+    if (absl::Status recorded = authorizer_->RecordAccess(caller, "ReviewService.ListReviewItems", ids);
+        !recorded.ok()) {
+      response->Clear();
+      return finish(ToGrpc(recorded));
+    }
   }
   return finish(grpc::Status::OK);
 }
