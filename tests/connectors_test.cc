@@ -536,6 +536,84 @@ TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileToString(log).value_or("");
 }
 
+// `hisbridge connector file --watch` runs for as long as the drop folder
+// is used: its /metrics count the files and records (and what its
+// forwarder did), /healthz answers the probes, SIGTERM stops it cleanly.
+TEST_F(ConnectorsTest, FileConnectorWatchServesMetricsAndHealth) {
+  Node node(Options());
+  ASSERT_TRUE(node.Start().ok());
+  const std::string drop = dir_ + "/dropbox";
+  ASSERT_TRUE(MakeDirectories(drop).ok());
+  const std::string log = dir_ + "/file.log";
+  const pid_t pid = SpawnHisbridge({"connector", "file", "--ingest", node.grpc_address(), "--watch", drop,
+                                    "--state-dir", dir_ + "/file-state", "--spool-dir", dir_ + "/file-spool",
+                                    "--poll-interval", "100ms", "--metrics-listen", "127.0.0.1:0"},
+                                   log);
+  ASSERT_GT(pid, 0);
+  struct Reaper {
+    pid_t pid;  // -1 once waited for
+    ~Reaper() {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{pid};
+  // "hisbridge connector file: metrics on port M"
+  int metrics_port = 0;
+  for (absl::Time until = absl::Now() + absl::Seconds(30); metrics_port == 0 && absl::Now() < until;) {
+    const std::string text = ReadFileToString(log).value_or("");
+    const size_t at = text.find("metrics on port ");
+    if (at != std::string::npos) {
+      (void)absl::SimpleAtoi(text.substr(at + 16, text.find('\n', at) - at - 16), &metrics_port);
+    }
+    if (metrics_port == 0) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GT(metrics_port, 0) << ReadFileToString(log).value_or("");
+
+  // Two good rows and one the validator refuses, written elsewhere and
+  // renamed in, as a clinic's export job would.
+  const std::string rows = ReadFileToString(std::string(HISBRIDGE_SOURCE_DIR) + "/samples/county-small.jsonl").value();
+  std::vector<absl::string_view> lines = absl::StrSplit(rows, '\n');
+  ASSERT_GE(lines.size(), 2u);
+  const std::string body = absl::StrCat(lines[0], "\n", lines[1], "\n",
+                                        "{\"kind\":\"patient\",\"facility_id\":\"450321-WS-001\"}\n");
+  ASSERT_TRUE(WriteFileAtomically(drop + "/export.jsonl.part", body).ok());
+  ASSERT_EQ(::rename((drop + "/export.jsonl.part").c_str(), (drop + "/export.jsonl").c_str()), 0);
+
+  httplib::Client http("127.0.0.1", metrics_port);
+  std::string page;
+  auto value = [&page](const std::string& series) -> std::string {
+    for (absl::string_view line : absl::StrSplit(page, '\n')) {
+      if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
+    }
+    return "missing";
+  };
+  for (absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until; absl::SleepFor(absl::Milliseconds(50))) {
+    auto r = http.Get("/metrics");
+    ASSERT_TRUE(r) << "no answer from /metrics";
+    ASSERT_EQ(r->status, 200);
+    page = r->body;
+    if (value("hisbridge_file_files_total{outcome=\"imported\"}") == "1") break;
+  }
+  EXPECT_EQ(value("hisbridge_file_files_total{outcome=\"imported\"}"), "1") << page;
+  EXPECT_EQ(value("hisbridge_file_files_total{outcome=\"failed\"}"), "0");
+  EXPECT_EQ(value("hisbridge_file_records_sent_total"), "2");
+  EXPECT_EQ(value("hisbridge_file_records_spooled_total"), "0");
+  EXPECT_EQ(value("hisbridge_file_rows_rejected_total"), "1");
+  EXPECT_EQ(value("hisbridge_connector_units_total{connector=\"file\",outcome=\"direct\"}"), "1");
+  auto health = http.Get("/healthz");
+  ASSERT_TRUE(health) << "no answer from /healthz";
+  EXPECT_EQ(health->status, 200);
+  EXPECT_TRUE(std::ifstream(drop + "/done/export.jsonl").good());
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  reaper.pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileToString(log).value_or("");
+}
+
 // `hisbridge connector file` (the real binary) is killed with SIGKILL in the
 // middle of a GB18030 export and run again on the same state directory: it
 // resumes where its last durable batch ended. Every row reaches the inbox;

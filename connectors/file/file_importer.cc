@@ -102,6 +102,7 @@ absl::Status FileImporter::SaveState() {
 
 void FileImporter::Reject(const std::string& path, int64_t line, const std::string& column, const std::string& field,
                           const std::string& rule, const std::string& message, absl::string_view raw) {
+  ++rows_rejected_;
   const std::string entry = absl::StrCat(
       "{\"time\":", JsonQuoted(FormatRfc3339(absl::Now())), ",\"file\":", JsonQuoted(path), ",\"line\":", line,
       ",\"column\":", JsonQuoted(column), ",\"field\":", JsonQuoted(field), ",\"rule\":", JsonQuoted(rule),
@@ -128,11 +129,16 @@ absl::Status FileImporter::Flush(const std::string& path, std::vector<hisbridge:
                                                         " could not be stored: ", d.status.message()));
     }
     report->sent += static_cast<int64_t>(count);
-    if (d.path == forward::Delivery::Path::kSpool) report->spooled += static_cast<int64_t>(count);
+    records_sent_ += static_cast<int64_t>(count);
+    if (d.path == forward::Delivery::Path::kSpool) {
+      report->spooled += static_cast<int64_t>(count);
+      records_spooled_ += static_cast<int64_t>(count);
+    }
     for (const auto& r : d.results) {
       if (r.outcome() == hisbridge::v1::RECORD_OUTCOME_REJECTED) {
         ++report->rejected;
         --report->sent;
+        --records_sent_;
         Reject(path, 0, "", r.errors_size() ? r.errors(0).field() : "", r.errors_size() ? r.errors(0).rule() : "",
                absl::StrCat("ingest refused the record: ", r.errors_size() ? r.errors(0).message() : ""), "");
       }
@@ -182,6 +188,7 @@ absl::StatusOr<ImportReport> FileImporter::ImportFile(const std::string& path) {
   state.done = true;
   auto s = SaveState();
   if (!s.ok()) return s;
+  ++files_imported_;
   result->resumed_at = report.resumed_at;
   return result;
 }
@@ -368,6 +375,7 @@ absl::Status FileImporter::Watch(const std::string& dir, absl::Duration poll_int
         continue;
       }
       const std::string target = absl::StrCat(dir, report.ok() ? "/done/" : "/failed/", name);
+      if (!report.ok()) ++files_failed_;
       if (!report.ok()) {
         log::Error("file: the whole file was refused", {{"file", path}, {"error", report.status()}});
         (void)WriteFileAtomically(target + ".error", absl::StrCat(report.status().message(), "\n"));
@@ -385,6 +393,36 @@ absl::Status FileImporter::Watch(const std::string& dir, absl::Duration poll_int
     while (!stop->load() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
   }
   return absl::OkStatus();
+}
+
+ImporterStats FileImporter::stats() const {
+  ImporterStats s;
+  s.files_imported = files_imported_.load();
+  s.files_failed = files_failed_.load();
+  s.records_sent = records_sent_.load();
+  s.records_spooled = records_spooled_.load();
+  s.rows_rejected = rows_rejected_.load();
+  return s;
+}
+
+void AddFileImporterCollector(metrics::Registry* registry, const FileImporter* importer) {
+  registry->AddCollector([importer](metrics::MetricWriter& out) {
+    const ImporterStats s = importer->stats();
+    constexpr const char* kFiles =
+        "Files the file connector finished: imported (read to their end) or failed (refused as a whole, moved to "
+        "failed/ with a .error note).";
+    out.Counter("hisbridge_file_files_total", kFiles, {{"outcome", "imported"}},
+                static_cast<double>(s.files_imported));
+    out.Counter("hisbridge_file_files_total", kFiles, {{"outcome", "failed"}}, static_cast<double>(s.files_failed));
+    out.Counter("hisbridge_file_records_sent_total",
+                "Records made durable: accepted by ingest, or fsync'ed in the spool while ingest was unreachable.", {},
+                static_cast<double>(s.records_sent));
+    out.Counter("hisbridge_file_records_spooled_total", "Of the records sent, those that went through the spool.", {},
+                static_cast<double>(s.records_spooled));
+    out.Counter("hisbridge_file_rows_rejected_total",
+                "Rows written to the rejects file with their reason (unparseable, refused by validation or ingest).",
+                {}, static_cast<double>(s.rows_rejected));
+  });
 }
 
 }  // namespace hisbridge::connectors::file

@@ -20,7 +20,8 @@
 // still for one poll interval is imported and then moved to done/ (or to
 // failed/ with a .error note when the whole file was refused).
 //
-// Thread safety: one importer per thread.
+// Thread safety: one importer per thread; stats() may be read from any
+// thread (the metrics endpoint) while it works.
 #ifndef HISBRIDGE_CONNECTORS_FILE_FILE_IMPORTER_H_
 #define HISBRIDGE_CONNECTORS_FILE_FILE_IMPORTER_H_
 
@@ -35,6 +36,7 @@
 #include "connectors/file/csv_mapping.h"
 #include "libs/charset/charset.h"
 #include "libs/forward/forwarder.h"
+#include "libs/metrics/registry.h"
 
 namespace hisbridge::connectors::file {
 
@@ -62,6 +64,15 @@ struct ImportReport {
   bool already_done = false;
 };
 
+// Totals since the importer was created, for the metrics endpoint.
+struct ImporterStats {
+  int64_t files_imported = 0;  // read to their end (moved to done/ when watching)
+  int64_t files_failed = 0;    // refused as a whole (moved to failed/)
+  int64_t records_sent = 0;    // made durable: ingest accepted them or they are in the spool
+  int64_t records_spooled = 0; // of records_sent, through the spool
+  int64_t rows_rejected = 0;   // written to the rejects file (by the importer or by ingest)
+};
+
 class FileImporter {
  public:
   // `forwarder` must outlive the importer.
@@ -71,6 +82,8 @@ class FileImporter {
   // Imports one file (".csv" / ".tsv" with the mapping; ".jsonl", ".json",
   // ".ndjson" as county JSON Lines) to its end.
   absl::StatusOr<ImportReport> ImportFile(const std::string& path);
+
+  ImporterStats stats() const;
 
   // Polls `dir` until `stop` becomes true.
   absl::Status Watch(const std::string& dir, absl::Duration poll_interval, const std::atomic<bool>* stop,
@@ -97,7 +110,13 @@ class FileImporter {
   forward::Forwarder* forwarder_;
   ImporterOptions options_;
   std::map<std::string, FileState> states_;
+  std::atomic<int64_t> files_imported_{0}, files_failed_{0}, records_sent_{0}, records_spooled_{0},
+      rows_rejected_{0};
 };
+
+// Exposes stats() as hisbridge_file_* counters; `importer` must outlive
+// the registry's scrapes.
+void AddFileImporterCollector(metrics::Registry* registry, const FileImporter* importer);
 
 // Hex CRC-32C of the first 4 KiB and their length: "1a2b3c4d:4096".
 std::string Fingerprint(absl::string_view head);

@@ -275,7 +275,7 @@ class Progress {
 int File(int argc, char** argv) {
   ForwardFlags forward_flags;
   LogFlags logging;
-  std::string mapping_file, watch, state_dir;
+  std::string mapping_file, watch, state_dir, metrics_listen, metrics_cert, metrics_key;
   connectors::file::ImporterOptions options;
   absl::Duration poll = absl::Seconds(2), drain_timeout = absl::Seconds(60);
   FlagSet flags("connector file",
@@ -291,6 +291,12 @@ int File(int argc, char** argv) {
   flags.Duration("poll-interval", &poll, "how often --watch looks for new files");
   flags.Duration("drain-timeout", &drain_timeout,
                  "without --watch: how long to wait at the end for spooled rows to reach ingest");
+  flags.String("metrics-listen", &metrics_listen,
+               "Prometheus endpoint host:port serving /metrics and /healthz while the connector runs (port 0 picks "
+               "one); empty for none");
+  flags.String("metrics-tls-cert", &metrics_cert,
+               "server certificate (PEM) for HTTPS on --metrics-listen (no client certificate asked)");
+  flags.String("metrics-tls-key", &metrics_key, "private key (PEM) of --metrics-tls-cert");
   flags.AllowPositional("FILE...  files to import (without --watch)");
   logging.Register(&flags);
   int exit_code = 0;
@@ -304,6 +310,10 @@ int File(int argc, char** argv) {
   if (!options.encoding.empty() && options.encoding != "auto") {
     if (auto e = charset::ParseEncodingName(options.encoding); !e.ok()) return fail(e.status().message(), 2);
   }
+  if (metrics_cert.empty() != metrics_key.empty()) {
+    return fail("give --metrics-tls-cert and --metrics-tls-key together", 2);
+  }
+  if (!metrics_cert.empty() && metrics_listen.empty()) return fail("--metrics-tls-cert needs --metrics-listen", 2);
   if (!mapping_file.empty()) {
     auto text = ReadFileToString(mapping_file);
     if (!text.ok()) return fail(text.status().message(), 2);
@@ -319,6 +329,16 @@ int File(int argc, char** argv) {
   if (!forwarder.ok()) return fail(forwarder.status().message(), 1);
   auto importer = connectors::file::FileImporter::Create(forwarder->get(), std::move(options));
   if (!importer.ok()) return fail(importer.status().message(), 1);
+  ConnectorMetricsEndpoint metrics_endpoint(forwarder->get(), "file");
+  connectors::file::AddFileImporterCollector(metrics_endpoint.registry(), importer->get());
+  if (auto s = metrics_endpoint.Serve(metrics_listen, metrics_cert, metrics_key); !s.ok()) {
+    (*forwarder)->Stop();
+    return fail(s.message(), 1);
+  }
+  if (!metrics_listen.empty()) {
+    log::Info("file connector metrics", {{"metrics", metrics_endpoint.address()}});
+    std::cout << "hisbridge connector file:" << metrics_endpoint.PortNote().substr(1) << std::endl;
+  }
   auto describe = [&](const connectors::file::ImportReport& r) {
     progress.Done();
     std::cout << r.path << ": " << (r.already_done ? "already imported" : "")
@@ -335,6 +355,7 @@ int File(int argc, char** argv) {
       stop = true;
     });
     auto s = (*importer)->Watch(watch, poll, &stop, describe);
+    metrics_endpoint.MarkStopping();
     if (!s.ok()) {
       rc = fail(s.message(), 1);
       std::raise(SIGTERM);  // let the signal thread end
@@ -355,6 +376,8 @@ int File(int argc, char** argv) {
                 << " (ingest unreachable); the next run forwards them" << std::endl;
     }
   }
+  metrics_endpoint.MarkStopping();
+  metrics_endpoint.Stop();
   (*forwarder)->Stop();
   return rc;
 }
