@@ -159,6 +159,58 @@ pid_t SpawnHisbridge(std::vector<std::string> args, const std::string& log) {
   return err == 0 ? pid : -1;
 }
 
+// A `hisbridge` child process, SIGKILLed and reaped if the test ends before
+// Terminate().
+class HisbridgeProcess {
+ public:
+  HisbridgeProcess(std::vector<std::string> args, std::string log)
+      : log_(std::move(log)), pid_(SpawnHisbridge(std::move(args), log_)) {}
+  ~HisbridgeProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool started() const { return pid_ > 0; }
+  std::string Log() const { return ReadFileToString(log_).value_or(""); }
+  // The number right after `label` in the process's output, once it
+  // appears; 0 if it did not within `timeout`.
+  int NumberAfter(const std::string& label, absl::Duration timeout = absl::Seconds(30)) const {
+    for (const absl::Time until = absl::Now() + timeout; absl::Now() < until; absl::SleepFor(absl::Milliseconds(20))) {
+      const std::string text = Log();
+      const size_t at = text.find(label);
+      if (at == std::string::npos) continue;
+      int n = 0;
+      for (size_t i = at + label.size(); i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        n = n * 10 + (text[i] - '0');
+      }
+      if (n > 0) return n;
+    }
+    return 0;
+  }
+  // SIGTERM, then the exit code (-1 unless it exited normally).
+  int Terminate() {
+    if (pid_ <= 0 || ::kill(pid_, SIGTERM) != 0) return -1;
+    int status = 0;
+    const pid_t waited = ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return waited > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  std::string log_;
+  pid_t pid_;
+};
+
+// The value of `series` (name and labels as printed) in a Prometheus text
+// page, or "missing".
+std::string MetricValue(absl::string_view page, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(page, '\n')) {
+    if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
+  }
+  return "missing";
+}
+
 class ConnectorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -466,40 +518,16 @@ TEST_F(ConnectorsTest, BrokerOutageIsRiddenOutExactlyOnceInOrder) {
 TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
   Node node(Options());
   ASSERT_TRUE(node.Start().ok());
-  const std::string log = dir_ + "/hl7v2.log";
-  const pid_t pid = SpawnHisbridge({"connector", "hl7v2", "--listen", "127.0.0.1:0", "--mllp-insecure-plaintext",
-                                    "--ingest", node.grpc_address(), "--spool-dir", dir_ + "/hl7-spool",
-                                    "--metrics-listen", "127.0.0.1:0"},
-                                   log);
-  ASSERT_GT(pid, 0);
-  struct Reaper {
-    pid_t pid;  // -1 once waited for
-    ~Reaper() {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-  } reaper{pid};
-
+  HisbridgeProcess connector({"connector", "hl7v2", "--listen", "127.0.0.1:0", "--mllp-insecure-plaintext",
+                              "--ingest", node.grpc_address(), "--spool-dir", dir_ + "/hl7-spool",
+                              "--metrics-listen", "127.0.0.1:0"},
+                             dir_ + "/hl7v2.log");
+  ASSERT_TRUE(connector.started());
   // "hisbridge connector hl7v2: listening on port N, metrics on port M"
-  int mllp_port = 0, metrics_port = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while ((mllp_port == 0 || metrics_port == 0) && absl::Now() < deadline) {
-    std::ifstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-      const size_t at = line.find("listening on port ");
-      const size_t metrics_at = line.find(", metrics on port ");
-      if (at == std::string::npos || metrics_at == std::string::npos) continue;
-      const size_t from = at + std::string("listening on port ").size();
-      (void)absl::SimpleAtoi(line.substr(from, metrics_at - from), &mllp_port);
-      (void)absl::SimpleAtoi(line.substr(metrics_at + std::string(", metrics on port ").size()), &metrics_port);
-    }
-    if (mllp_port == 0 || metrics_port == 0) absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GT(mllp_port, 0) << ReadFileToString(log).value_or("");
-  ASSERT_GT(metrics_port, 0) << ReadFileToString(log).value_or("");
+  const int mllp_port = connector.NumberAfter("listening on port ");
+  const int metrics_port = connector.NumberAfter("metrics on port ");
+  ASSERT_GT(mllp_port, 0) << connector.Log();
+  ASSERT_GT(metrics_port, 0) << connector.Log();
 
   auto client = MllpClient::Connect(absl::StrCat("127.0.0.1:", mllp_port));
   ASSERT_TRUE(client.ok()) << client.status();
@@ -513,12 +541,7 @@ TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
   auto page = http.Get("/metrics");
   ASSERT_TRUE(page) << "no answer from /metrics";
   ASSERT_EQ(page->status, 200);
-  auto value = [&page](const std::string& series) -> std::string {
-    for (absl::string_view line : absl::StrSplit(page->body, '\n')) {
-      if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
-    }
-    return "missing";
-  };
+  auto value = [&page](const std::string& series) { return MetricValue(page->body, series); };
   EXPECT_EQ(value("hisbridge_hl7v2_messages_total{ack=\"AA\"}"), "1") << page->body;
   EXPECT_EQ(value("hisbridge_hl7v2_messages_total{ack=\"AE\"}"), "0");
   EXPECT_EQ(value("hisbridge_hl7v2_messages_total{ack=\"AR\"}"), "1");
@@ -528,12 +551,7 @@ TEST_F(ConnectorsTest, Hl7ConnectorProcessServesMetricsAndHealth) {
   EXPECT_EQ(value("hisbridge_connector_spool_pending_units{connector=\"hl7v2\"}"), "0");
   EXPECT_EQ(value("hisbridge_connector_spool_max_bytes{connector=\"hl7v2\"}"), "1073741824");
   EXPECT_THAT(page->body, HasSubstr("process_resident_memory_bytes"));
-
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  reaper.pid = -1;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileToString(log).value_or("");
+  EXPECT_EQ(connector.Terminate(), 0) << connector.Log();
 }
 
 // `hisbridge connector file --watch` runs for as long as the drop folder
@@ -544,32 +562,14 @@ TEST_F(ConnectorsTest, FileConnectorWatchServesMetricsAndHealth) {
   ASSERT_TRUE(node.Start().ok());
   const std::string drop = dir_ + "/dropbox";
   ASSERT_TRUE(MakeDirectories(drop).ok());
-  const std::string log = dir_ + "/file.log";
-  const pid_t pid = SpawnHisbridge({"connector", "file", "--ingest", node.grpc_address(), "--watch", drop,
-                                    "--state-dir", dir_ + "/file-state", "--spool-dir", dir_ + "/file-spool",
-                                    "--poll-interval", "100ms", "--metrics-listen", "127.0.0.1:0"},
-                                   log);
-  ASSERT_GT(pid, 0);
-  struct Reaper {
-    pid_t pid;  // -1 once waited for
-    ~Reaper() {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-  } reaper{pid};
+  HisbridgeProcess connector({"connector", "file", "--ingest", node.grpc_address(), "--watch", drop, "--state-dir",
+                              dir_ + "/file-state", "--spool-dir", dir_ + "/file-spool", "--poll-interval", "100ms",
+                              "--metrics-listen", "127.0.0.1:0"},
+                             dir_ + "/file.log");
+  ASSERT_TRUE(connector.started());
   // "hisbridge connector file: metrics on port M"
-  int metrics_port = 0;
-  for (absl::Time until = absl::Now() + absl::Seconds(30); metrics_port == 0 && absl::Now() < until;) {
-    const std::string text = ReadFileToString(log).value_or("");
-    const size_t at = text.find("metrics on port ");
-    if (at != std::string::npos) {
-      (void)absl::SimpleAtoi(text.substr(at + 16, text.find('\n', at) - at - 16), &metrics_port);
-    }
-    if (metrics_port == 0) absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GT(metrics_port, 0) << ReadFileToString(log).value_or("");
+  const int metrics_port = connector.NumberAfter("metrics on port ");
+  ASSERT_GT(metrics_port, 0) << connector.Log();
 
   // Two good rows and one the validator refuses, written elsewhere and
   // renamed in, as a clinic's export job would.
@@ -583,12 +583,7 @@ TEST_F(ConnectorsTest, FileConnectorWatchServesMetricsAndHealth) {
 
   httplib::Client http("127.0.0.1", metrics_port);
   std::string page;
-  auto value = [&page](const std::string& series) -> std::string {
-    for (absl::string_view line : absl::StrSplit(page, '\n')) {
-      if (absl::StartsWith(line, series + " ")) return std::string(line.substr(series.size() + 1));
-    }
-    return "missing";
-  };
+  auto value = [&page](const std::string& series) { return MetricValue(page, series); };
   for (absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until; absl::SleepFor(absl::Milliseconds(50))) {
     auto r = http.Get("/metrics");
     ASSERT_TRUE(r) << "no answer from /metrics";
@@ -606,20 +601,9 @@ TEST_F(ConnectorsTest, FileConnectorWatchServesMetricsAndHealth) {
   ASSERT_TRUE(health) << "no answer from /healthz";
   EXPECT_EQ(health->status, 200);
   EXPECT_TRUE(std::ifstream(drop + "/done/export.jsonl").good());
-
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  reaper.pid = -1;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileToString(log).value_or("");
+  EXPECT_EQ(connector.Terminate(), 0) << connector.Log();
 }
 
-// `hisbridge connector file` (the real binary) is killed with SIGKILL in the
-// middle of a GB18030 export and run again on the same state directory: it
-// resumes where its last durable batch ended. Every row reaches the inbox;
-// the only repeats are rows of the one batch that was durable but not yet
-// recorded in the state file when the process died (at most --batch-rows,
-// harmless to the linker); the first copies are in file order.
 // The FHIR facade over HTTPS judges each caller by the policy, so it does
 // not start without one; over plain HTTP there is no identity to judge.
 TEST_F(ConnectorsTest, FhirConnectorOverHttpsNeedsAPolicy) {
@@ -652,6 +636,12 @@ TEST_F(ConnectorsTest, FhirConnectorOverHttpsNeedsAPolicy) {
   EXPECT_THAT(out, HasSubstr("--policy needs HTTPS"));
 }
 
+// `hisbridge connector file` (the real binary) is killed with SIGKILL in the
+// middle of a GB18030 export and run again on the same state directory: it
+// resumes where its last durable batch ended. Every row reaches the inbox;
+// the only repeats are rows of the one batch that was durable but not yet
+// recorded in the state file when the process died (at most --batch-rows,
+// harmless to the linker); the first copies are in file order.
 TEST_F(ConnectorsTest, FileImportKilledMidFileResumesWithoutLosingRows) {
   Node node(Options());
   ASSERT_TRUE(node.Start().ok());
