@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "libs/base/logging.h"
@@ -663,6 +664,19 @@ HttpResponse FhirFacade::Capabilities(const std::string& base_url) const {
     }
     resources.Append(std::move(r));
   }
+  // What a client must present, so that an integrator reads it off the
+  // server rather than learning it from a 403.
+  Json& access = rest.Set("security", Json::Object());
+  access.Set("cors", Json::Bool(false));
+  access.Set("description",
+               str(options_.authorizer != nullptr
+                       ? absl::StrCat("Mutual TLS: a client certificate of the county CA is required. Its common "
+                                      "name is judged by the county's access policy: role clinic creates, updates "
+                                      "and deletes records of its own facilities only; roles reader and steward read "
+                                      "Patient and use $match, stating why in X-Purpose-Of-Use (",
+                                      absl::StrJoin(security::PurposesOfUse(), ", "),
+                                      "). Refusals are 401/403 OperationOutcomes naming the rule.")
+                       : "No access control: development mode, every caller may read and write."));
   rest.Set("resource", std::move(resources));
   rest.Set("interaction", codes({"transaction", "batch"}, "code"));
   c.Set("rest", Json::Array()).Append(std::move(rest));

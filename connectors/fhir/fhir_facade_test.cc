@@ -618,8 +618,16 @@ TEST_F(FhirFacadeTest, ThePolicyDecidesWhoWritesForWhichFacilityAndWhoReads) {
   EXPECT_EQ(curious.status, 400);
   EXPECT_THAT(curious.body, HasSubstr("\\\"curiosity\\\" is not a purpose of use"));
   EXPECT_EQ(query_.calls.size(), 3u);  // refused reads never reached QueryService
-  // The CapabilityStatement is for every authenticated caller.
-  EXPECT_EQ(As("it-admin", "GET", "/fhir/metadata").status, 200);
+  // The CapabilityStatement is for every authenticated caller, and says
+  // what the policy asks for.
+  HttpResponse metadata = As("it-admin", "GET", "/fhir/metadata");
+  EXPECT_EQ(metadata.status, 200);
+  const Json capabilities = ParseJson(metadata.body).value();
+  ASSERT_FALSE(capabilities.GetArray("rest").empty());
+  const Json* security = capabilities.GetArray("rest")[0].Find("security");
+  ASSERT_NE(security, nullptr) << metadata.body;
+  EXPECT_THAT(security->GetString("description"), HasSubstr("role clinic creates, updates and deletes records of "
+                                                            "its own facilities only"));
 }
 
 TEST_F(FhirFacadeTest, HttpsRequiresAClientCertificateOfTheClinicsCa) {
