@@ -207,7 +207,9 @@ std::string UrlEncode(absl::string_view s) {
 }
 
 FhirFacade::FhirFacade(forward::Forwarder* forwarder, PatientQuery* query, FhirFacadeOptions options)
-    : forwarder_(forwarder), query_(query), options_(std::move(options)) {}
+    : forwarder_(forwarder), query_(query), options_(std::move(options)),
+      allow_all_(options_.authorizer == nullptr ? security::Authorizer::AllowAllForDevelopment() : nullptr),
+      authorizer_(options_.authorizer != nullptr ? options_.authorizer : allow_all_.get()) {}
 
 FhirStats FhirFacade::stats() const {
   FhirStats s;
@@ -254,23 +256,15 @@ absl::StatusOr<security::Caller> FhirFacade::Admit(const HttpRequest& request, s
   claims.identity = request.identity;
   claims.purpose = Header(request, security::kPurposeHeader);
   if (claims.purpose.empty()) claims.purpose = options_.default_purpose;
-  if (options_.authorizer == nullptr) {
-    security::Caller everyone;
-    everyone.identity = request.identity;
-    everyone.purpose = claims.purpose;
-    everyone.plaintext = true;
-    return everyone;
-  }
-  return options_.authorizer->AuthorizeIdentity(claims, permission, method);
+  return authorizer_->AuthorizeIdentity(claims, permission, method);
 }
 
 std::vector<Issue> FhirFacade::FacilityRefusals(const security::Caller& caller,
                                                 const std::vector<hisbridge::v1::Record>& records,
                                                 const std::vector<std::string>& paths) const {
   std::vector<Issue> out;
-  if (options_.authorizer == nullptr) return out;
   for (size_t i = 0; i < records.size(); ++i) {
-    std::string why = options_.authorizer->FacilityRefusal(caller, records[i].facility_id());
+    std::string why = authorizer_->FacilityRefusal(caller, records[i].facility_id());
     if (!why.empty()) out.push_back(MakeError(IssueType::kForbidden, i < paths.size() ? paths[i] : "", why));
   }
   return out;
@@ -669,7 +663,7 @@ HttpResponse FhirFacade::Capabilities(const std::string& base_url) const {
   Json& access = rest.Set("security", Json::Object());
   access.Set("cors", Json::Bool(false));
   access.Set("description",
-               str(options_.authorizer != nullptr
+               str(!authorizer_->plaintext()
                        ? absl::StrCat("Mutual TLS: a client certificate of the county CA is required. Its common "
                                       "name is judged by the county's access policy: role clinic creates, updates "
                                       "and deletes records of its own facilities only; roles reader and steward read "

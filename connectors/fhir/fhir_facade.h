@@ -48,6 +48,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -157,6 +158,10 @@ class FhirFacade {
   forward::Forwarder* forwarder_;
   PatientQuery* query_;
   FhirFacadeOptions options_;
+  // Without options_.authorizer: the development authorizer (everyone may
+  // do everything), so that one code path decides either way.
+  const std::unique_ptr<security::Authorizer> allow_all_;
+  const security::Authorizer* authorizer_;
   std::atomic<int64_t> accepted_{0}, spooled_{0}, rejected_{0}, failed_{0}, reads_{0}, matches_{0};
   std::mutex reject_mu_;
 };

@@ -64,6 +64,18 @@ grpc::Status LoadPatient(const view::ViewStore& store, const std::string& field,
   return grpc::Status::OK;
 }
 
+// The patient a live source record belongs to; NOT_FOUND naming the record
+// when this replica has no such record.
+grpc::Status LoadRecordOwner(const view::ViewStore& store, const std::string& facility_id,
+                             const std::string& record_id, Patient* owner) {
+  auto current = store.PatientIdOfSource(facility_id, record_id);
+  if (!current.ok()) return ToGrpc(current.status());
+  if (!current->has_value()) {
+    return NotFound(absl::StrCat("no live record ", record_id, " of facility ", facility_id));
+  }
+  return LoadPatient(store, "record's patient", **current, owner);
+}
+
 // The patient must still be one (not merged away, not retired).
 grpc::Status RequireActive(const std::string& field, const Patient& p) {
   if (p.status() == hisbridge::v1::PATIENT_STATUS_MERGED) {
@@ -276,15 +288,10 @@ grpc::ServerUnaryReactor* ReviewService::LinkRecord(grpc::CallbackServerContext*
     if (request->record_id().empty()) return Invalid("record_id is required");
     if (request->patient_id().empty()) return Invalid("patient_id is required");
     const view::ViewStore& store = views_->store();
-    auto current = store.PatientIdOfSource(request->facility_id(), request->record_id());
-    if (!current.ok()) return ToGrpc(current.status());
-    if (!current->has_value()) {
-      return NotFound(absl::StrCat("no live record ", request->record_id(), " of facility ", request->facility_id()));
-    }
     Patient target, owner;
-    grpc::Status s = LoadPatient(store, "patient_id", request->patient_id(), &target);
+    grpc::Status s = LoadRecordOwner(store, request->facility_id(), request->record_id(), &owner);
+    if (s.ok()) s = LoadPatient(store, "patient_id", request->patient_id(), &target);
     if (s.ok()) s = RequireActive("patient_id", target);
-    if (s.ok()) s = LoadPatient(store, "record's patient", **current, &owner);
     if (s.ok()) s = RequireSameRegion(owner, target);
     if (!s.ok()) return s;
     out->region = RegionOf(target);
@@ -302,14 +309,11 @@ grpc::ServerUnaryReactor* ReviewService::UnlinkRecord(grpc::CallbackServerContex
   return Mutate(context, "ReviewService.UnlinkRecord", request->context(), response, [&](PreparedCommand* out) {
     if (request->facility_id().empty()) return Invalid("facility_id is required");
     if (request->record_id().empty()) return Invalid("record_id is required");
-    const view::ViewStore& store = views_->store();
-    auto current = store.PatientIdOfSource(request->facility_id(), request->record_id());
-    if (!current.ok()) return ToGrpc(current.status());
-    if (!current->has_value()) {
-      return NotFound(absl::StrCat("no live record ", request->record_id(), " of facility ", request->facility_id()));
-    }
     Patient owner;
-    if (grpc::Status s = LoadPatient(store, "record's patient", **current, &owner); !s.ok()) return s;
+    if (grpc::Status s = LoadRecordOwner(views_->store(), request->facility_id(), request->record_id(), &owner);
+        !s.ok()) {
+      return s;
+    }
     if (owner.sources_size() <= 1) {
       return Precondition(absl::StrCat("record ", request->facility_id(), "/", request->record_id(),
                                        " is the only record of patient ", owner.patient_id(),
