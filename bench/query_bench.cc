@@ -124,6 +124,7 @@ struct Options {
   ClientApi client_api = ClientApi::kCallback;
   // The server's query block cache and access-log delay (NodeOptions).
   int64_t block_cache_mib = 512;
+  bool warm_cache = true;
   absl::Duration access_log_delay = absl::Milliseconds(5);
   // Compact the populated store before serving (rewrites it with the
   // query role's compression).
@@ -646,6 +647,7 @@ absl::Status ServeQuery(const Options& o) {
   node_options.facilities_file = o.county.empty() ? "" : o.county + "/facilities.csv";
   node_options.query_block_cache_bytes = static_cast<size_t>(o.block_cache_mib) << 20;
   node_options.access_log_max_delay = o.access_log_delay;
+  node_options.query_warm_cache = o.warm_cache;
   Node node(node_options);
   const absl::Time starting = absl::Now();
   HB_RETURN_IF_ERROR(node.Start());
@@ -675,7 +677,8 @@ absl::StatusOr<pid_t> SpawnServer(const Options& o, const std::string& address_f
                                    address_file,        "--data-dir",
                                    o.data_dir,          "--block-cache-mib",
                                    absl::StrCat(o.block_cache_mib), "--access-log-delay",
-                                   absl::FormatDuration(o.access_log_delay)};
+                                   absl::FormatDuration(o.access_log_delay),
+                                   o.warm_cache ? "--warm-cache" : "--no-warm-cache"};
   if (!o.county.empty()) {
     args.push_back("--county");
     args.push_back(o.county);
@@ -963,6 +966,7 @@ int Main(int argc, char** argv) {
   flags.String("client-api", &client_api,
                "the load generator's gRPC API: callback, or async (one completion queue of its own)");
   flags.Int("block-cache-mib", &o.block_cache_mib, "the server's query block cache (serve --query-block-cache)");
+  flags.Bool("warm-cache", &o.warm_cache, "the server fills its block cache before serving (serve --query-warm-cache)");
   flags.Duration("access-log-delay", &o.access_log_delay,
                  "the server's access-log batching delay (serve --access-log-delay; 0: one write per read)");
   flags.Bool("compact", &o.compact, "compact the populated store before serving (done after every populate)");

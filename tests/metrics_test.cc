@@ -247,6 +247,12 @@ TEST_F(MetricsTest, ScrapeAfterALoadShowsEveryFamily) {
   EXPECT_GT(Get(scrape, "hisbridge_rocksdb_estimated_keys{store=\"linker\"}"), 0);
   EXPECT_EQ(Get(scrape, "hisbridge_rocksdb_write_stopped{store=\"linker\"}"), 0);
   EXPECT_GE(Get(scrape, "hisbridge_rocksdb_stall_seconds_total{store=\"query\"}"), 0);
+  // The query node's default cache (this young store's reads are answered
+  // by its memtables, so the counters are present but may be zero).
+  EXPECT_EQ(Get(scrape, "hisbridge_rocksdb_block_cache_capacity_bytes{store=\"query\"}"), 512 << 20);
+  EXPECT_GE(Get(scrape, "hisbridge_rocksdb_block_cache_bytes{store=\"query\"}"), 0);
+  EXPECT_GE(Get(scrape, "hisbridge_rocksdb_block_cache_hits_total{store=\"query\"}"), 0);
+  EXPECT_GE(Get(scrape, "hisbridge_rocksdb_block_cache_misses_total{store=\"query\"}"), 0);
   EXPECT_GT(Get(scrape, "hisbridge_query_views_applied_total"), 0);
   EXPECT_GT(Get(scrape, "process_resident_memory_bytes"), 1 << 20);
   EXPECT_EQ(Get(scrape, "hisbridge_build_info{version=\"0.1.0\"}"), 1);

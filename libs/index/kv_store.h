@@ -172,6 +172,26 @@ class KvStore {
   // or the last call (whole batches only).
   absl::Status CatchUpWithPrimary();
 
+  // Reads the families in `families`, in that order and each in key order,
+  // into the block cache until the cache holds `fill_to_bytes` or every
+  // family has been read, so that a store that just opened answers its
+  // first point reads from memory rather than from the disk block by block
+  // (a sequential read also lets the OS read ahead). Stops before the
+  // cache is full, so nothing already cached is evicted. Values are not
+  // opened (no decryption). Call it before serving; reads may run
+  // concurrently but compete for the cache.
+  struct WarmStats {
+    int64_t entries = 0;     // entries read
+    int64_t bytes = 0;       // key and value bytes read
+    bool filled = false;     // stopped because the cache reached fill_to_bytes
+  };
+  absl::StatusOr<WarmStats> WarmCache(const std::vector<int>& families, size_t fill_to_bytes) const;
+
+  // The block cache's capacity and the bytes it holds now (data, index and
+  // filter blocks of every family).
+  size_t BlockCacheCapacity() const;
+  size_t BlockCacheUsage() const;
+
   // Flushes memtables to SST files.
   absl::Status Flush();
 
@@ -213,6 +233,12 @@ class KvStore {
     // summed over the families' io_stalls.total_slowdown / total_stop.
     uint64_t write_slowdowns = 0;
     uint64_t write_stops = 0;
+    // The block cache: bytes held, capacity, and lookups it answered or
+    // missed (a miss reads and decompresses a block) since the open.
+    uint64_t block_cache_bytes = 0;
+    uint64_t block_cache_capacity_bytes = 0;
+    uint64_t block_cache_hits = 0;
+    uint64_t block_cache_misses = 0;
   };
   Stats GetStats() const;
 

@@ -258,6 +258,56 @@ TEST_F(KvStoreTest, FailedLogWriteAppliesNothingAndRecoversToTheLastBatch) {
   EXPECT_EQ(store->Get(store->Family("b"), "offset").value().value_or(""), "1");
 }
 
+TEST_F(KvStoreTest, WarmCacheFillsTheCacheUpToTheLimitWithoutEvicting) {
+  KvStoreOptions options;
+  options.families = {"small", "large"};
+  options.block_cache_bytes = 4 << 20;
+  options.zstd_bottommost = false;
+  {
+    auto store = KvStore::Open(dir_ + "/db", options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    const int small = (*store)->Family("small"), large = (*store)->Family("large");
+    WriteBatch batch = (*store)->NewBatch();
+    for (int i = 0; i < 100; ++i) batch.Put(small, absl::StrCat("s", 1000 + i), std::string(100, 's'));
+    // 16 MiB: four times the cache (which holds blocks uncompressed).
+    for (int i = 0; i < 4096; ++i) {
+      const std::string value(4096, static_cast<char>('a' + i % 26));
+      batch.Put(large, absl::StrCat("l", 100000 + i), value);
+    }
+    ASSERT_TRUE((*store)->Write(&batch).ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+  }
+  // Reopened: the cache holds at most the files' index and filter blocks.
+  auto store = KvStore::Open(dir_ + "/db", options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const int small = (*store)->Family("small"), large = (*store)->Family("large");
+  EXPECT_EQ((*store)->BlockCacheCapacity(), size_t{4} << 20);
+  EXPECT_LT((*store)->BlockCacheUsage(), size_t{1} << 20);
+
+  // A family smaller than the limit is read to its end.
+  auto warmed = (*store)->WarmCache({small}, 2 << 20);
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_EQ(warmed->entries, 100);
+  EXPECT_EQ(warmed->bytes, 100 * (5 + 100));
+  EXPECT_FALSE(warmed->filled);
+
+  // The large family stops once the limit is reached, short of the whole
+  // family and of the capacity.
+  warmed = (*store)->WarmCache({small, large}, 2 << 20);
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_TRUE(warmed->filled);
+  EXPECT_GT(warmed->entries, 100 + 256);
+  EXPECT_LT(warmed->entries, 100 + 4096 / 2);
+  EXPECT_GE((*store)->BlockCacheUsage(), size_t{2} << 20);
+  EXPECT_LT((*store)->BlockCacheUsage(), (size_t{2} << 20) + (256 << 10));
+  // What it read is served from the cache and still correct.
+  auto value = (*store)->Get(large, "l100000");
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(value->value_or("").size(), 4096u);
+
+  EXPECT_EQ((*store)->WarmCache({99}, 1 << 20).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(KeyEncoding, Uint64SortsNumerically) {
   EXPECT_LT(EncodeUint64(9), EncodeUint64(10));
   EXPECT_LT(EncodeUint64(255), EncodeUint64(256));

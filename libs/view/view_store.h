@@ -73,6 +73,12 @@ struct ViewStoreOptions {
   index::KvStoreOptions kv;
   // Change events kept per changes partition.
   int64_t max_changes_per_partition = 1000000;
+  // At open, after the indexes are loaded: read the source and patient
+  // families into the block cache until it is 90 % full (WarmCache), so a
+  // replica that starts (or restarts on a node whose page cache is cold)
+  // serves GetPatient and LookupBySource from memory from its first call.
+  // Costs the time of reading up to the cache's size sequentially.
+  bool warm_cache = true;
 };
 
 // The changes a partition holds: offsets [first, next).
@@ -174,6 +180,7 @@ class ViewStore {
  private:
   ViewStore(std::unique_ptr<index::KvStore> store, ViewStoreOptions options);
   absl::Status LoadIndexes();
+  absl::Status WarmCache();
   absl::Status RewriteSummaries();
   // Prepares the patient's sources; those unchanged since `previous_stub`
   // (same facility, record, demographics and event time in the same

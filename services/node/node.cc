@@ -212,6 +212,7 @@ absl::Status Node::Start() {
     // than its cache: cheap decompression beats the smaller files of ZSTD.
     view_options.store.kv.zstd_bottommost = false;
     view_options.store.kv.block_cache_bytes = options_.query_block_cache_bytes;
+    view_options.store.warm_cache = options_.query_warm_cache;
     views_ = std::make_unique<view::ViewMaterializer>(view_options);
     HB_RETURN_IF_ERROR(views_->Start());
   }

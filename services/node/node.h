@@ -103,6 +103,10 @@ struct NodeOptions {
   // with fewer decompressions; it adds to the replica's resident memory
   // (docs/query.md, "Memory").
   size_t query_block_cache_bytes = 512 << 20;
+  // Fill that cache from the store before serving (ViewStoreOptions::
+  // warm_cache): start-up takes the time of reading up to the cache's size,
+  // and the first minutes of traffic are as fast as the rest.
+  bool query_warm_cache = true;
   // Longest time a read's access-log entry waits to be written with
   // others in one batch; zero writes it before the read is answered
   // (docs/security.md, "Access log").

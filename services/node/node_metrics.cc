@@ -167,6 +167,15 @@ void CollectRocksDb(const std::string& store, const index::KvStore::Stats& st, M
               static_cast<double>(st.write_slowdowns));
   out.Counter("hisbridge_rocksdb_write_stops_total", "Times RocksDB stopped writes.", labels,
               static_cast<double>(st.write_stops));
+  out.Gauge("hisbridge_rocksdb_block_cache_bytes", "Bytes the RocksDB block cache holds.", labels,
+            static_cast<double>(st.block_cache_bytes));
+  out.Gauge("hisbridge_rocksdb_block_cache_capacity_bytes", "Capacity of the RocksDB block cache.", labels,
+            static_cast<double>(st.block_cache_capacity_bytes));
+  out.Counter("hisbridge_rocksdb_block_cache_hits_total", "Block lookups the RocksDB block cache answered.", labels,
+              static_cast<double>(st.block_cache_hits));
+  out.Counter("hisbridge_rocksdb_block_cache_misses_total",
+              "Block lookups the RocksDB block cache missed (read from the files and decompressed).", labels,
+              static_cast<double>(st.block_cache_misses));
 }
 
 void CollectHealth(const char* component, const absl::Status& status, MetricWriter& out) {

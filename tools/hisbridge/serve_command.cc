@@ -79,6 +79,9 @@ int ServeCommand(int argc, char** argv) {
   int64_t query_block_cache_mib = static_cast<int64_t>(node.query_block_cache_bytes >> 20);
   flags.Int("query-block-cache", &query_block_cache_mib,
             "MiB of RocksDB block cache for the query role's views; adds to its resident memory (docs/query.md)");
+  flags.Bool("query-warm-cache", &node.query_warm_cache,
+             "before serving, read the query role's patient and source views into that cache (up to 90 % of it), "
+             "so a replica that starts is fast from its first request; false starts sooner");
   flags.Duration("access-log-delay", &node.access_log_max_delay,
                  "longest time a read's access-log entry waits to be written in a batch; 0s writes it before the "
                  "read is answered (docs/security.md)");
