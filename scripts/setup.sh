@@ -16,7 +16,7 @@ packages=(
   # libraries
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   librocksdb-dev librdkafka-dev libssl-dev libicu-dev libsimdjson-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libjemalloc-dev
   libgtest-dev libgmock-dev
   # Unihan and region data used at build time
   unicode-data bzip2
