@@ -460,7 +460,6 @@ absl::StatusOr<KvStore::WarmStats> KvStore::WarmCache(const std::vector<int>& fa
   // Large sequential reads: one system call per 2 MiB instead of one per
   // block when the files are not in the page cache.
   read_options.readahead_size = 2 << 20;
-  read_options.verify_checksums = true;
   for (int family : families) {
     if (family < 0 || static_cast<size_t>(family) >= impl_->handles.size()) {
       return absl::InvalidArgumentError(absl::StrCat("WarmCache: no family ", family));
