@@ -91,6 +91,7 @@
 #include "libs/records/facility_directory.h"
 #include "libs/records/line_reader.h"
 #include "libs/records/record_json.h"
+#include "libs/metrics/registry.h"
 #include "libs/records/validate.h"
 #include "libs/view/view_materializer.h"
 #include "libs/view/view_store.h"
@@ -125,6 +126,7 @@ struct Options {
   // The server's query block cache and access-log delay (NodeOptions).
   int64_t block_cache_mib = 512;
   bool warm_cache = true;
+  int disk_read_threads = 2;
   absl::Duration access_log_delay = absl::Milliseconds(5);
   // Compact the populated store before serving (rewrites it with the
   // query role's compression).
@@ -648,6 +650,7 @@ absl::Status ServeQuery(const Options& o) {
   node_options.query_block_cache_bytes = static_cast<size_t>(o.block_cache_mib) << 20;
   node_options.access_log_max_delay = o.access_log_delay;
   node_options.query_warm_cache = o.warm_cache;
+  node_options.query_disk_read_threads = o.disk_read_threads;
   Node node(node_options);
   const absl::Time starting = absl::Now();
   HB_RETURN_IF_ERROR(node.Start());
@@ -659,6 +662,16 @@ absl::Status ServeQuery(const Options& o) {
   HB_RETURN_IF_ERROR(WriteFileAtomically(o.serve_address_file, node.grpc_address()));
   char byte;
   while (read(STDIN_FILENO, &byte, 1) > 0) {
+  }
+  // How many calls needed the disk (their blocks were not cached): the
+  // node's own counter, as /metrics shows it.
+  const std::string scrape = node.metrics()->Render();
+  const std::string counter = "\nhisbridge_query_disk_read_answers_total ";
+  const size_t at = scrape.find(counter);
+  if (at != std::string::npos) {
+    const size_t end = scrape.find('\n', at + counter.size());
+    std::printf("serve: %s calls answered on the disk-read threads (--disk-read-threads %d)\n",
+                scrape.substr(at + counter.size(), end - at - counter.size()).c_str(), o.disk_read_threads);
   }
   node.Stop();
   return absl::OkStatus();
@@ -678,7 +691,9 @@ absl::StatusOr<pid_t> SpawnServer(const Options& o, const std::string& address_f
                                    o.data_dir,          "--block-cache-mib",
                                    absl::StrCat(o.block_cache_mib), "--access-log-delay",
                                    absl::FormatDuration(o.access_log_delay),
-                                   o.warm_cache ? "--warm-cache" : "--no-warm-cache"};
+                                   o.warm_cache ? "--warm-cache" : "--no-warm-cache",
+                                   "--disk-read-threads",
+                                   absl::StrCat(o.disk_read_threads)};
   if (!o.county.empty()) {
     args.push_back("--county");
     args.push_back(o.county);
@@ -967,6 +982,8 @@ int Main(int argc, char** argv) {
                "the load generator's gRPC API: callback, or async (one completion queue of its own)");
   flags.Int("block-cache-mib", &o.block_cache_mib, "the server's query block cache (serve --query-block-cache)");
   flags.Bool("warm-cache", &o.warm_cache, "the server fills its block cache before serving (serve --query-warm-cache)");
+  flags.Int("disk-read-threads", &o.disk_read_threads,
+            "the server's threads for calls whose data is not in memory (serve --query-disk-read-threads)");
   flags.Duration("access-log-delay", &o.access_log_delay,
                  "the server's access-log batching delay (serve --access-log-delay; 0: one write per read)");
   flags.Bool("compact", &o.compact, "compact the populated store before serving (done after every populate)");

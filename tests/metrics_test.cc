@@ -254,6 +254,7 @@ TEST_F(MetricsTest, ScrapeAfterALoadShowsEveryFamily) {
   EXPECT_GE(Get(scrape, "hisbridge_rocksdb_block_cache_hits_total{store=\"query\"}"), 0);
   EXPECT_GE(Get(scrape, "hisbridge_rocksdb_block_cache_misses_total{store=\"query\"}"), 0);
   EXPECT_GT(Get(scrape, "hisbridge_query_views_applied_total"), 0);
+  EXPECT_GE(Get(scrape, "hisbridge_query_disk_read_answers_total"), 0);
   EXPECT_GT(Get(scrape, "process_resident_memory_bytes"), 1 << 20);
   EXPECT_EQ(Get(scrape, "hisbridge_build_info{version=\"0.1.0\"}"), 1);
 

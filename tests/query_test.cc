@@ -14,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -37,6 +38,7 @@
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/kafka/producer.h"
+#include "libs/metrics/registry.h"
 #include "libs/view/view_materializer.h"
 #include "services/node/node.h"
 
@@ -807,12 +809,13 @@ class QueryReplicaTest : public ::testing::Test {
     ASSERT_TRUE(RemoveRecursively(dir_).ok());
   }
 
-  Node* StartReplica(const std::string& name) {
+  Node* StartReplica(const std::string& name, const std::function<void(NodeOptions*)>& configure = nullptr) {
     NodeOptions options;
     options.roles = {Role::kQuery};
     options.data_dir = dir_ + "/" + name;
     options.kafka = kafka_;
     options.topics = topics_;
+    if (configure) configure(&options);
     auto node = std::make_unique<Node>(options);
     absl::Status s = node->Start();
     EXPECT_TRUE(s.ok()) << s;
@@ -983,6 +986,108 @@ TEST_F(QueryReplicaTest, RestartedAndFreshReplicasCatchUp) {
     ASSERT_TRUE(stub->Match(&match_context, match, &matched).ok());
     ASSERT_GE(matched.candidates_size(), 1);
     EXPECT_EQ(matched.candidates(0).patient().patient_id(), "450321-P0000012");
+  }
+}
+
+// Calls whose data is only in the store's files (a restarted replica that
+// did not warm its cache) are answered on the disk-read threads, and the
+// same as from memory; once the blocks are cached the next call is not.
+TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThreads) {
+  Node* first = StartReplica("a");
+  // 60 patients with 32 KiB of events each that do not compress: opening
+  // the table reads its tail, so the first patients' blocks are not read
+  // until asked for.
+  uint64_t noise = 88172645463325252ULL;
+  for (int i = 1; i <= 60; ++i) {
+    hisbridge::v1::Patient patient =
+        MakePatient(absl::StrCat("450321-P00000", 10 + i), 1, "李娜", Id(i), absl::StrCat("R", i));
+    for (int e = 0; e < 8; ++e) {
+      auto* event = patient.add_events();
+      event->set_kind("observation");
+      event->set_facility_id("450321-WS-001");
+      event->set_record_id(absl::StrCat("R", i));
+      event->set_event_time("2026-03-01T09:00:00+08:00");
+      std::string id;
+      for (int c = 0; c < 4096; ++c) {
+        noise ^= noise << 13;
+        noise ^= noise >> 7;
+        noise ^= noise << 17;
+        id.push_back("0123456789abcdef"[noise & 15]);
+      }
+      event->set_event_id(id);
+    }
+    PublishPatient(patient);
+  }
+  hisbridge::v1::Patient p;
+  ASSERT_TRUE(Get(first, "450321-P0000070", Watermark(), &p).ok());
+  first->Stop();
+  replicas_.clear();
+  // Reopening writes what the write-ahead log held into table files (and
+  // so into the page cache); after this restart the store is all in files.
+  StartReplica("a")->Stop();
+  replicas_.clear();
+
+  const auto answered_from_disk = [](Node* node) {
+    const std::string scrape = node->metrics()->Render();
+    const std::string name = "\nhisbridge_query_disk_read_answers_total ";
+    const size_t at = scrape.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(scrape.substr(at + name.size()));
+  };
+  for (int threads : {2, 0}) {
+    SCOPED_TRACE(absl::StrCat("disk-read threads: ", threads));
+    // Neither the (new) block cache nor the OS holds the store's blocks.
+    ASSERT_TRUE(EvictFromPageCache(dir_ + "/a").ok());
+    Node* replica = StartReplica("a", [threads](NodeOptions* o) {
+      o->query_warm_cache = false;
+      o->query_disk_read_threads = threads;
+    });
+    ASSERT_EQ(answered_from_disk(replica), 0);
+    ASSERT_TRUE(Get(replica, "450321-P0000011", {}, &p).ok());
+    EXPECT_EQ(p.sources(0).record_id(), "R1");
+    EXPECT_EQ(p.events_size(), 8);
+    EXPECT_EQ(p.demographics().name(), "李娜");
+    const double after_first = answered_from_disk(replica);
+    EXPECT_EQ(after_first, threads > 0 ? 1 : 0);
+    // Now cached: answered from memory.
+    ASSERT_TRUE(Get(replica, "450321-P0000011", {}, &p).ok());
+    EXPECT_EQ(answered_from_disk(replica), after_first);
+
+    auto stub = hisbridge::v1::QueryService::NewStub(
+        grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::seconds(10));
+    hisbridge::v1::LookupBySourceRequest lookup;
+    lookup.set_facility_id("450321-WS-001");
+    lookup.set_record_id("R17");
+    hisbridge::v1::Patient looked_up;
+    ASSERT_TRUE(stub->LookupBySource(&context, lookup, &looked_up).ok());
+    EXPECT_EQ(looked_up.patient_id(), "450321-P0000027");
+    grpc::ClientContext missing_context;
+    WithDeadline(&missing_context, std::chrono::seconds(10));
+    lookup.set_record_id("R999");
+    EXPECT_EQ(stub->LookupBySource(&missing_context, lookup, &looked_up).error_code(), grpc::StatusCode::NOT_FOUND);
+
+    grpc::ClientContext search_context;
+    WithDeadline(&search_context, std::chrono::seconds(10));
+    hisbridge::v1::SearchPatientsRequest search;
+    search.set_name("李娜");
+    search.set_page_size(200);
+    hisbridge::v1::SearchPatientsResponse found;
+    ASSERT_TRUE(stub->SearchPatients(&search_context, search, &found).ok());
+    EXPECT_EQ(found.patients_size(), 60);
+
+    grpc::ClientContext view_context;
+    WithDeadline(&view_context, std::chrono::seconds(10));
+    hisbridge::v1::GetIntegratedViewRequest view_request;
+    view_request.set_patient_id("450321-P0000012");
+    hisbridge::v1::IntegratedView view;
+    ASSERT_TRUE(stub->GetIntegratedView(&view_context, view_request, &view).ok());
+    EXPECT_EQ(view.patient().patient_id(), "450321-P0000012");
+    if (threads == 0) {
+      EXPECT_EQ(answered_from_disk(replica), 0);
+    }
+    replica->Stop();
+    replicas_.clear();
   }
 }
 

@@ -98,4 +98,25 @@ bool PathExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+absl::StatusOr<int> EvictFromPageCache(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::recursive_directory_iterator it(dir, error), end;
+  if (error) return absl::NotFoundError(absl::StrCat("evict from the page cache: ", dir, ": ", error.message()));
+  int dropped = 0;
+  for (; it != end; it.increment(error)) {
+    if (error) return absl::InternalError(absl::StrCat("evict from the page cache: ", dir, ": ", error.message()));
+    if (!it->is_regular_file(error)) continue;
+    const std::string path = it->path().string();
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("open", path, errno);
+    // Dirty pages are not dropped: write them back first.
+    int err = fdatasync(fd) == 0 ? 0 : errno;
+    if (err == 0) err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // returns the error
+    close(fd);
+    if (err != 0) return ErrnoError("drop from the page cache", path, err);
+    ++dropped;
+  }
+  return dropped;
+}
+
 }  // namespace hisbridge

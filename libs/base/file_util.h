@@ -30,6 +30,12 @@ absl::Status RemoveRecursively(const std::string& path);
 
 bool PathExists(const std::string& path);
 
+// Writes back and then drops from the OS page cache every regular file
+// under `dir` (recursively), so that the next read of them waits for the
+// device: how tests and benchmarks make a store "cold" without root.
+// Returns the number of files dropped.
+absl::StatusOr<int> EvictFromPageCache(const std::string& dir);
+
 }  // namespace hisbridge
 
 #endif  // HISBRIDGE_LIBS_BASE_FILE_UTIL_H_

@@ -1,11 +1,18 @@
 #include "libs/index/kv_store.h"
 
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -41,6 +48,17 @@ absl::Status ToStatus(const rocksdb::Status& s, absl::string_view context) {
     default: return absl::InternalError(message);
   }
 }
+
+// Without no-wait reads, memory-only means RocksDB's block-cache tier.
+rocksdb::ReadOptions ReadOptionsFor(ReadTier tier, bool no_wait_reads) {
+  rocksdb::ReadOptions options;
+  if (tier == ReadTier::kMemoryOnly && !no_wait_reads) options.read_tier = rocksdb::kBlockCacheTier;
+  return options;
+}
+
+// Marks NotInMemoryError: a payload rather than a code, because UNAVAILABLE
+// is also what a busy RocksDB answers.
+constexpr absl::string_view kNotInMemoryPayload = "hisbridge.index/not-in-memory";
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -91,6 +109,126 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   std::shared_ptr<WriteFaultInjection> faults_;
 };
 
+// --- reads that never wait for the disk ---
+//
+// RocksDB's own memory-only tier (kBlockCacheTier) refuses every block that
+// is not in the block cache, even when the OS page cache holds it and the
+// read would take microseconds. With KvStoreOptions::no_wait_reads the
+// store's table files are read through NoWaitFile instead: on a thread
+// inside a memory-only read, a block read is preadv2(RWF_NOWAIT), which
+// the kernel answers from the page cache or refuses with EAGAIN (it would
+// have to wait for the device); only a refused read makes the whole read
+// NotInMemoryError. Other threads (compactions, kAny reads) read normally.
+
+// Set for the duration of a memory-only read on this thread.
+thread_local bool tls_reads_must_not_wait = false;
+// Set by a table-file read refused because it would have waited.
+thread_local bool tls_read_would_wait = false;
+
+// Sets what this thread's table-file reads may do for one store read, and
+// restores the enclosing read's setting after it (a scan's callback may
+// read the store again).
+class NoWaitReadScope {
+ public:
+  explicit NoWaitReadScope(bool must_not_wait)
+      : enclosing_must_not_wait_(tls_reads_must_not_wait), enclosing_would_wait_(tls_read_would_wait) {
+    tls_reads_must_not_wait = must_not_wait;
+    tls_read_would_wait = false;
+  }
+  ~NoWaitReadScope() {
+    tls_reads_must_not_wait = enclosing_must_not_wait_;
+    tls_read_would_wait = enclosing_would_wait_;
+  }
+  NoWaitReadScope(const NoWaitReadScope&) = delete;
+  NoWaitReadScope& operator=(const NoWaitReadScope&) = delete;
+  bool would_have_waited() const { return tls_read_would_wait; }
+
+ private:
+  const bool enclosing_must_not_wait_;
+  const bool enclosing_would_wait_;
+};
+
+class NoWaitFile : public rocksdb::FSRandomAccessFileOwnerWrapper {
+ public:
+  // `fd`: the same file opened again, ours to close (-1: every no-wait read
+  // is refused).
+  NoWaitFile(std::unique_ptr<rocksdb::FSRandomAccessFile> file, int fd)
+      : FSRandomAccessFileOwnerWrapper(std::move(file)), fd_(fd) {}
+  ~NoWaitFile() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  rocksdb::IOStatus Read(uint64_t offset, size_t n, const rocksdb::IOOptions& options, rocksdb::Slice* result,
+                         char* scratch, rocksdb::IODebugContext* dbg) const override {
+    if (!tls_reads_must_not_wait) return target()->Read(offset, n, options, result, scratch, dbg);
+    size_t done = 0;
+    while (done < n) {
+      iovec io{scratch + done, n - done};
+      const ssize_t got = preadv2(fd_, &io, 1, static_cast<off_t>(offset + done), RWF_NOWAIT);
+      if (got == 0) break;  // end of file
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        // EAGAIN: not (all) in the page cache. Anything else (EOPNOTSUPP
+        // from a file system without RWF_NOWAIT, a bad fd): the blocking
+        // read on another thread will meet and report it.
+        tls_read_would_wait = true;
+        return rocksdb::IOStatus::Busy("table file read would wait for the disk");
+      }
+      done += static_cast<size_t>(got);
+    }
+    *result = rocksdb::Slice(scratch, done);
+    return rocksdb::IOStatus::OK();
+  }
+
+  rocksdb::IOStatus MultiRead(rocksdb::FSReadRequest* requests, size_t count, const rocksdb::IOOptions& options,
+                              rocksdb::IODebugContext* dbg) override {
+    if (!tls_reads_must_not_wait) return target()->MultiRead(requests, count, options, dbg);
+    for (size_t i = 0; i < count; ++i) {
+      requests[i].status =
+          Read(requests[i].offset, requests[i].len, options, &requests[i].result, requests[i].scratch, dbg);
+    }
+    return rocksdb::IOStatus::OK();
+  }
+
+  rocksdb::IOStatus Prefetch(uint64_t offset, size_t n, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+    // Readahead is advice; a thread that must not wait does not give it.
+    if (tls_reads_must_not_wait) return rocksdb::IOStatus::OK();
+    return target()->Prefetch(offset, n, options, dbg);
+  }
+
+  rocksdb::IOStatus ReadAsync(rocksdb::FSReadRequest& request, const rocksdb::IOOptions& options,
+                              std::function<void(const rocksdb::FSReadRequest&, void*)> callback, void* arg,
+                              void** handle, rocksdb::IOHandleDeleter* deleter,
+                              rocksdb::IODebugContext* dbg) override {
+    if (!tls_reads_must_not_wait) {
+      return target()->ReadAsync(request, options, std::move(callback), arg, handle, deleter, dbg);
+    }
+    request.status = Read(request.offset, request.len, options, &request.result, request.scratch, dbg);
+    callback(request, arg);
+    return rocksdb::IOStatus::OK();
+  }
+
+ private:
+  const int fd_;
+};
+
+class NoWaitFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit NoWaitFileSystem(const std::shared_ptr<rocksdb::FileSystem>& base) : FileSystemWrapper(base) {}
+  const char* Name() const override { return "HisbridgeNoWaitFileSystem"; }
+
+  rocksdb::IOStatus NewRandomAccessFile(const std::string& name, const rocksdb::FileOptions& options,
+                                        std::unique_ptr<rocksdb::FSRandomAccessFile>* result,
+                                        rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewRandomAccessFile(name, options, result, dbg);
+    if (s.ok() && !options.use_direct_reads) {
+      result->reset(new NoWaitFile(std::move(*result), open(name.c_str(), O_RDONLY | O_CLOEXEC)));
+    }
+    return s;
+  }
+};
+
 }  // namespace
 
 struct WriteBatch::Impl {
@@ -100,8 +238,9 @@ struct WriteBatch::Impl {
 };
 
 struct KvStore::Impl {
-  // Only with write fault injection; outlives the database.
+  // Only with write fault injection or no-wait reads; outlives the database.
   std::unique_ptr<rocksdb::Env> env;
+  bool no_wait_reads = false;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::vector<std::string> names;
@@ -184,6 +323,16 @@ void WriteBatch::Clear() {
   error_ = absl::OkStatus();
 }
 
+absl::Status NotInMemoryError(absl::string_view what) {
+  absl::Status status = absl::UnavailableError(absl::StrCat(what, ": the data is not in memory (needs a disk read)"));
+  status.SetPayload(kNotInMemoryPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsNotInMemory(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kNotInMemoryPayload).has_value();
+}
+
 KvStore::KvStore(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
 KvStore::~KvStore() = default;
 
@@ -221,9 +370,14 @@ absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const std::string& path, 
     impl->names.push_back(name);
     descriptors.emplace_back(name, cf_options);
   }
+  std::shared_ptr<rocksdb::FileSystem> file_system = rocksdb::FileSystem::Default();
   if (options.write_faults != nullptr) {
-    impl->env = rocksdb::NewCompositeEnv(
-        std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.write_faults));
+    file_system = std::make_shared<FaultyFileSystem>(file_system, options.write_faults);
+  }
+  if (options.no_wait_reads) file_system = std::make_shared<NoWaitFileSystem>(file_system);
+  impl->no_wait_reads = options.no_wait_reads;
+  if (file_system != rocksdb::FileSystem::Default()) {
+    impl->env = rocksdb::NewCompositeEnv(file_system);
     db_options.env = impl->env.get();
   }
   if (options.create_if_missing && options.secondary_path.empty() && !options.read_only) {
@@ -279,10 +433,18 @@ int KvStore::Family(absl::string_view name) const {
   return -1;
 }
 
-absl::StatusOr<std::optional<std::string>> KvStore::Get(int family, absl::string_view key) const {
+absl::StatusOr<std::optional<std::string>> KvStore::Get(int family, absl::string_view key, ReadTier tier) const {
   std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[family], ToSlice(key), &value);
+  rocksdb::Status s;
+  {
+    NoWaitReadScope scope(tier == ReadTier::kMemoryOnly && impl_->no_wait_reads);
+    s = impl_->db->Get(ReadOptionsFor(tier, impl_->no_wait_reads), impl_->handles[family], ToSlice(key), &value);
+    if (scope.would_have_waited()) return NotInMemoryError(absl::StrCat("get from ", impl_->names[family]));
+  }
   if (s.IsNotFound()) return std::optional<std::string>();
+  if (s.IsIncomplete() && tier == ReadTier::kMemoryOnly) {
+    return NotInMemoryError(absl::StrCat("get from ", impl_->names[family]));
+  }
   if (!s.ok()) return ToStatus(s, "RocksDB get");
   if (impl_->cipher != nullptr || Impl::LooksSealed(value)) {
     auto revealed = impl_->Reveal(family, key, value);
@@ -310,8 +472,10 @@ absl::Status KvStore::Scan(int family, absl::string_view prefix,
 }
 
 absl::Status KvStore::ScanFrom(int family, absl::string_view prefix, absl::string_view start,
-                               const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
-  rocksdb::ReadOptions read_options;
+                               const std::function<bool(absl::string_view, absl::string_view)>& fn,
+                               ReadTier tier) const {
+  rocksdb::ReadOptions read_options = ReadOptionsFor(tier, impl_->no_wait_reads);
+  NoWaitReadScope no_wait(tier == ReadTier::kMemoryOnly && impl_->no_wait_reads);
   read_options.prefix_same_as_start = false;
   // The smallest key past every key with this prefix: the prefix with its
   // last byte below 0xFF incremented and the rest dropped (none when the
@@ -335,6 +499,10 @@ absl::Status KvStore::ScanFrom(int family, absl::string_view prefix, absl::strin
       continue;
     }
     if (!fn(key, ToView(it->value()))) break;
+  }
+  if ((it->status().IsIncomplete() && tier == ReadTier::kMemoryOnly) ||
+      no_wait.would_have_waited()) {
+    return NotInMemoryError(absl::StrCat("scan of ", impl_->names[family]));
   }
   return ToStatus(it->status(), "RocksDB scan");
 }

@@ -98,11 +98,34 @@ struct KvStoreOptions {
   // the last CatchUpWithPrimary(). The directory holds the secondary's own
   // info log (any empty scratch directory). Writes fail.
   std::string secondary_path;
+  // Table files are read through a wrapper that lets ReadTier::kMemoryOnly
+  // reads take blocks from the OS page cache without waiting for the disk
+  // (one more file descriptor per table file). Without it kMemoryOnly
+  // reads only the memtables and the block cache.
+  bool no_wait_reads = false;
   // Tests only: simulates a failing disk (see WriteFaultInjection).
   std::shared_ptr<WriteFaultInjection> write_faults;
 };
 
 class KvStore;
+
+// Where a read may look for its data.
+enum class ReadTier {
+  // Memory, then the table files: may wait for the disk.
+  kAny,
+  // Never waits for the disk, so it is safe on a thread that must not
+  // block: the memtables and the block cache, and with
+  // KvStoreOptions::no_wait_reads also the OS page cache (a table-file read
+  // is preadv2 with RWF_NOWAIT). A read that would have to wait for the
+  // device fails with NotInMemoryError instead (retry it with kAny on a
+  // thread that may block).
+  kMemoryOnly,
+};
+
+// The error of a kMemoryOnly read that would have had to read a file
+// (UNAVAILABLE, recognised by IsNotInMemory, not by its code).
+absl::Status NotInMemoryError(absl::string_view what);
+bool IsNotInMemory(const absl::Status& status);
 
 // A set of writes applied atomically by KvStore::Write. Created by
 // KvStore::NewBatch() and valid only with that store.
@@ -143,7 +166,8 @@ class KvStore {
   // Index of a family named in the options (0 is "default"); -1 if unknown.
   int Family(absl::string_view name) const;
 
-  absl::StatusOr<std::optional<std::string>> Get(int family, absl::string_view key) const;
+  absl::StatusOr<std::optional<std::string>> Get(int family, absl::string_view key,
+                                                 ReadTier tier = ReadTier::kAny) const;
   WriteBatch NewBatch() const;
   absl::Status Write(WriteBatch* batch);
 
@@ -152,9 +176,12 @@ class KvStore {
   // at the first key past it without reading further blocks).
   absl::Status Scan(int family, absl::string_view prefix,
                     const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
-  // Same, starting at `start` (inclusive) within `prefix`.
+  // Same, starting at `start` (inclusive) within `prefix`. With
+  // kMemoryOnly a scan that reaches an uncached block stops there with
+  // NotInMemoryError, after `fn` saw the entries before it.
   absl::Status ScanFrom(int family, absl::string_view prefix, absl::string_view start,
-                        const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
+                        const std::function<bool(absl::string_view key, absl::string_view value)>& fn,
+                        ReadTier tier = ReadTier::kAny) const;
 
   // A consistent on-disk copy (hard links where possible) in a new
   // directory `dir`, openable with Open(). Not available on a secondary

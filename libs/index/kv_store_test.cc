@@ -308,6 +308,136 @@ TEST_F(KvStoreTest, WarmCacheFillsTheCacheUpToTheLimitWithoutEvicting) {
   EXPECT_EQ((*store)->WarmCache({99}, 1 << 20).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(KvStoreTest, MemoryOnlyReadsAnswerFromMemoryAndSayWhenTheyWouldNeedTheDisk) {
+  KvStoreOptions options;
+  options.families = {"f"};
+  options.block_cache_bytes = 8 << 20;
+  {
+    auto store = KvStore::Open(dir_ + "/db", options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteBatch batch = (*store)->NewBatch();
+    for (int i = 0; i < 2000; ++i) batch.Put((*store)->Family("f"), absl::StrCat("k", 10000 + i), std::string(500, 'v'));
+    ASSERT_TRUE((*store)->Write(&batch).ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+  }
+  // Reopened: the data is only in the table file, the cache is cold.
+  auto store = KvStore::Open(dir_ + "/db", options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const int f = (*store)->Family("f");
+
+  auto cold = (*store)->Get(f, "k10005", ReadTier::kMemoryOnly);
+  EXPECT_TRUE(IsNotInMemory(cold.status())) << cold.status();
+  EXPECT_EQ(cold.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(cold.status().message()), ::testing::HasSubstr("not in memory"));
+
+  // A read that may block brings the block in; then memory suffices.
+  auto read = (*store)->Get(f, "k10005");
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  auto warm = (*store)->Get(f, "k10005", ReadTier::kMemoryOnly);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  EXPECT_EQ(warm->value_or(""), std::string(500, 'v'));
+  // The absence of a key is answered from memory too (the filter is cached).
+  auto absent = (*store)->Get(f, "k10005x", ReadTier::kMemoryOnly);
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_FALSE(absent->has_value());
+
+  // A scan stops at the first block it would have to read, after showing
+  // what came before it; with kAny it reads everything.
+  int seen = 0;
+  absl::Status scan = (*store)->ScanFrom(
+      f, "k", "k10000", [&](absl::string_view, absl::string_view) { return ++seen, true; }, ReadTier::kMemoryOnly);
+  EXPECT_TRUE(IsNotInMemory(scan)) << scan;
+  EXPECT_LT(seen, 2000);
+  seen = 0;
+  ASSERT_TRUE((*store)->Scan(f, "k", [&](absl::string_view, absl::string_view) { return ++seen, true; }).ok());
+  EXPECT_EQ(seen, 2000);
+  seen = 0;
+  scan = (*store)->ScanFrom(
+      f, "k", "k10000", [&](absl::string_view, absl::string_view) { return ++seen, true; }, ReadTier::kMemoryOnly);
+  EXPECT_TRUE(scan.ok()) << scan;
+  EXPECT_EQ(seen, 2000);
+
+  // Other errors are not mistaken for it.
+  EXPECT_FALSE(IsNotInMemory(absl::UnavailableError("busy")));
+  EXPECT_FALSE(IsNotInMemory(absl::OkStatus()));
+}
+
+// With no_wait_reads a memory-only read also takes blocks from the OS page
+// cache, and refuses only what would wait for the device.
+// Bytes that do not compress, different for every seed.
+std::string Noise(int seed, size_t size) {
+  std::string out(size, '\0');
+  uint64_t x = 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(seed + 1);
+  for (char& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return out;
+}
+
+TEST_F(KvStoreTest, NoWaitReadsUseThePageCacheAndRefuseOnlyWhatNeedsTheDevice) {
+  KvStoreOptions options;
+  options.families = {"f"};
+  options.no_wait_reads = true;
+  const std::string path = dir_ + "/db";
+  {
+    auto store = KvStore::Open(path, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    // 8 MiB that does not compress, so that the table's first blocks are
+    // far from its tail (which opening the table reads).
+    WriteBatch batch = (*store)->NewBatch();
+    for (int i = 0; i < 2000; ++i) batch.Put((*store)->Family("f"), absl::StrCat("k", 10000 + i), Noise(i, 4096));
+    ASSERT_TRUE((*store)->Write(&batch).ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+  }
+  ASSERT_TRUE(EvictFromPageCache(path).ok());
+  {
+    // Neither cache holds the data blocks: refused, then read from disk.
+    auto store = KvStore::Open(path, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    const int f = (*store)->Family("f");
+    auto cold = (*store)->Get(f, "k10005", ReadTier::kMemoryOnly);
+    EXPECT_TRUE(IsNotInMemory(cold.status())) << cold.status();
+    int seen = 0;
+    absl::Status scan = (*store)->ScanFrom(
+        f, "k", "k10000", [&](absl::string_view, absl::string_view) { return ++seen, true; }, ReadTier::kMemoryOnly);
+    EXPECT_TRUE(IsNotInMemory(scan)) << scan;
+    // A blocking scan inside a memory-only scan's callback still blocks
+    // (the setting is per read, not per thread).
+    scan = (*store)->ScanFrom(
+        f, "k", "k10000",
+        [&](absl::string_view, absl::string_view) {
+          auto inner = (*store)->Get(f, "k11999");
+          EXPECT_TRUE(inner.ok() && inner->has_value()) << inner.status();
+          return false;
+        },
+        ReadTier::kMemoryOnly);
+    auto read = (*store)->Get(f, "k10005");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->value_or(""), Noise(5, 4096));
+    ASSERT_TRUE((*store)->Scan(f, "k", [&](absl::string_view, absl::string_view) { return true; }).ok());
+  }
+  // A new store (an empty block cache) over files the OS still caches:
+  // answered from memory.
+  auto store = KvStore::Open(path, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const int f = (*store)->Family("f");
+  auto warm = (*store)->Get(f, "k10005", ReadTier::kMemoryOnly);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  EXPECT_EQ(warm->value_or(""), Noise(5, 4096));
+  int seen = 0;
+  absl::Status scan = (*store)->ScanFrom(
+      f, "k", "k10000", [&](absl::string_view, absl::string_view) { return ++seen, true; }, ReadTier::kMemoryOnly);
+  EXPECT_TRUE(scan.ok()) << scan;
+  EXPECT_EQ(seen, 2000);
+  auto absent = (*store)->Get(f, "k10005x", ReadTier::kMemoryOnly);
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_FALSE(absent->has_value());
+}
+
 TEST(KeyEncoding, Uint64SortsNumerically) {
   EXPECT_LT(EncodeUint64(9), EncodeUint64(10));
   EXPECT_LT(EncodeUint64(255), EncodeUint64(256));

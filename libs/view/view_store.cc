@@ -87,6 +87,9 @@ absl::StatusOr<std::unique_ptr<ViewStore>> ViewStore::Open(const std::string& di
   index::KvStoreOptions kv = options.kv;
   kv.families = {"patients", "match",    "sources", "search",         "reviews",   "review_order",
                  "commands", "changes",  "offsets", "change_offsets", "watermarks"};
+  // Queries read on threads that must not wait for the disk (ReadTier
+  // kMemoryOnly): let them use what the page cache holds too.
+  kv.no_wait_reads = true;
   HB_ASSIGN_OR_RETURN(auto store, index::KvStore::Open(dir, kv));
   std::unique_ptr<ViewStore> view(new ViewStore(std::move(store), std::move(options)));
   HB_RETURN_IF_ERROR(view->LoadIndexes());
@@ -272,12 +275,14 @@ absl::Status ViewStore::LoadIndexes() {
 
 // --- reads ---
 
-absl::StatusOr<std::optional<std::string>> ViewStore::GetPatientBytes(absl::string_view patient_id) const {
-  return store_->Get(patients_, patient_id);
+absl::StatusOr<std::optional<std::string>> ViewStore::GetPatientBytes(absl::string_view patient_id,
+                                                                     index::ReadTier tier) const {
+  return store_->Get(patients_, patient_id, tier);
 }
 
-absl::StatusOr<std::optional<std::string>> ViewStore::GetPatientSummaryBytes(absl::string_view patient_id) const {
-  return store_->Get(match_, patient_id);
+absl::StatusOr<std::optional<std::string>> ViewStore::GetPatientSummaryBytes(absl::string_view patient_id,
+                                                                            index::ReadTier tier) const {
+  return store_->Get(match_, patient_id, tier);
 }
 
 absl::StatusOr<std::optional<hisbridge::v1::Patient>> ViewStore::GetPatient(absl::string_view patient_id) const {
@@ -291,8 +296,9 @@ absl::StatusOr<std::optional<hisbridge::v1::Patient>> ViewStore::GetPatient(absl
 }
 
 absl::StatusOr<std::optional<std::string>> ViewStore::PatientIdOfSource(absl::string_view facility_id,
-                                                                       absl::string_view record_id) const {
-  return store_->Get(sources_, JoinKey({facility_id, record_id}));
+                                                                       absl::string_view record_id,
+                                                                       index::ReadTier tier) const {
+  return store_->Get(sources_, JoinKey({facility_id, record_id}), tier);
 }
 
 absl::Status ViewStore::ForEachPatient(const std::function<bool(const hisbridge::v1::Patient&)>& fn) const {
@@ -310,18 +316,22 @@ absl::Status ViewStore::ForEachPatient(const std::function<bool(const hisbridge:
 
 absl::Status ViewStore::ScanSearch(
     absl::string_view prefix, absl::string_view start_after,
-    const std::function<bool(absl::string_view key, absl::string_view patient_id)>& fn) const {
+    const std::function<bool(absl::string_view key, absl::string_view patient_id)>& fn,
+    index::ReadTier tier) const {
   std::string start(prefix);
   if (!start_after.empty()) {
     // The smallest key after start_after.
     start.assign(start_after.data(), start_after.size());
     start.push_back('\0');
   }
-  return store_->ScanFrom(search_, prefix, start, [&](absl::string_view key, absl::string_view) {
-    if (key == start_after) return true;
-    const size_t sep = key.rfind('\0');
-    return fn(key, sep == absl::string_view::npos ? key : key.substr(sep + 1));
-  });
+  return store_->ScanFrom(
+      search_, prefix, start,
+      [&](absl::string_view key, absl::string_view) {
+        if (key == start_after) return true;
+        const size_t sep = key.rfind('\0');
+        return fn(key, sep == absl::string_view::npos ? key : key.substr(sep + 1));
+      },
+      tier);
 }
 
 absl::StatusOr<std::optional<hisbridge::v1::ReviewItem>> ViewStore::GetReviewItem(absl::string_view review_id) const {

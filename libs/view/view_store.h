@@ -92,14 +92,21 @@ class ViewStore {
   static absl::StatusOr<std::unique_ptr<ViewStore>> Open(const std::string& dir, ViewStoreOptions options);
 
   // --- patients ---
+  // The reads a query answers with take a ReadTier: with kMemoryOnly they
+  // fail with index::NotInMemoryError instead of waiting for the disk (see
+  // libs/index/kv_store.h), for threads that must not block.
+  //
   // The stored view exactly as published (serialized).
-  absl::StatusOr<std::optional<std::string>> GetPatientBytes(absl::string_view patient_id) const;
+  absl::StatusOr<std::optional<std::string>> GetPatientBytes(absl::string_view patient_id,
+                                                             index::ReadTier tier = index::ReadTier::kAny) const;
   // The stored view without its events (serialized), written with the
   // view: a fraction of its size.
-  absl::StatusOr<std::optional<std::string>> GetPatientSummaryBytes(absl::string_view patient_id) const;
+  absl::StatusOr<std::optional<std::string>> GetPatientSummaryBytes(
+      absl::string_view patient_id, index::ReadTier tier = index::ReadTier::kAny) const;
   absl::StatusOr<std::optional<hisbridge::v1::Patient>> GetPatient(absl::string_view patient_id) const;
   absl::StatusOr<std::optional<std::string>> PatientIdOfSource(absl::string_view facility_id,
-                                                              absl::string_view record_id) const;
+                                                              absl::string_view record_id,
+                                                              index::ReadTier tier = index::ReadTier::kAny) const;
   absl::Status ForEachPatient(const std::function<bool(const hisbridge::v1::Patient&)>& fn) const;
   const MatchIndex& match_index() const { return *match_index_; }
 
@@ -107,7 +114,8 @@ class ViewStore {
   // empty for the first), in order: fn(key, patient_id) until it returns
   // false.
   absl::Status ScanSearch(absl::string_view prefix, absl::string_view start_after,
-                          const std::function<bool(absl::string_view key, absl::string_view patient_id)>& fn) const;
+                          const std::function<bool(absl::string_view key, absl::string_view patient_id)>& fn,
+                          index::ReadTier tier = index::ReadTier::kAny) const;
 
   // --- review queue ---
   absl::StatusOr<std::optional<hisbridge::v1::ReviewItem>> GetReviewItem(absl::string_view review_id) const;

@@ -249,6 +249,9 @@ absl::Status Node::Start() {
   sources.producer = producer_.get();
   sources.linker = linker_.get();
   sources.views = views_.get();
+  if (views_ != nullptr) {
+    sources.query_answered_from_disk = [counter = query_answered_from_disk_] { return counter->load(); };
+  }
   sources.watermarks = watermarks_.get();
   if (views_ != nullptr) {
     // The review queue as this replica serves it: the open count is kept
@@ -330,6 +333,8 @@ absl::Status Node::Start() {
   if (views_ != nullptr) {
     query::QueryServiceOptions query_options;
     query_options.authorizer = authorizer_.get();
+    query_options.disk_read_threads = options_.query_disk_read_threads;
+    query_options.answered_from_disk = query_answered_from_disk_;
     grpc_->query = std::make_unique<query::QueryService>(views_.get(), facilities_.get(), query_options);
     builder.RegisterService(grpc_->query.get());
     grpc_->review =

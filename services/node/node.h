@@ -10,6 +10,7 @@
 #ifndef HISBRIDGE_SERVICES_NODE_NODE_H_
 #define HISBRIDGE_SERVICES_NODE_NODE_H_
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -107,6 +108,10 @@ struct NodeOptions {
   // warm_cache): start-up takes the time of reading up to the cache's size,
   // and the first minutes of traffic are as fast as the rest.
   bool query_warm_cache = true;
+  // Threads that answer the query calls whose data is not in memory
+  // (QueryServiceOptions::disk_read_threads); 0 reads the disk on gRPC's
+  // callback threads.
+  int query_disk_read_threads = 2;
   // Longest time a read's access-log entry waits to be written with
   // others in one batch; zero writes it before the read is answered
   // (docs/security.md, "Access log").
@@ -172,6 +177,9 @@ class Node {
   std::unique_ptr<linker::LinkEngine> engine_;
   std::unique_ptr<linker::StreamingLinker> linker_;
   std::unique_ptr<view::ViewMaterializer> views_;
+  // The query service's count of calls answered from disk, shared with the
+  // metrics (which outlive the service within a start).
+  std::shared_ptr<std::atomic<int64_t>> query_answered_from_disk_ = std::make_shared<std::atomic<int64_t>>(0);
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<ingest::Ingestor> ingestor_;
   std::shared_ptr<const index::ValueCipher> cipher_;

@@ -116,6 +116,11 @@ void CollectReview(const NodeMetricsSources& s, MetricWriter& out) {
 void CollectQuery(const NodeMetricsSources& s, MetricWriter& out) {
   out.Counter("hisbridge_query_views_applied_total", "Patient views applied to this replica's store.", {},
               s.views->applied_views());
+  if (s.query_answered_from_disk) {
+    out.Counter("hisbridge_query_disk_read_answers_total",
+                "Query calls whose data was not in the block cache, answered on the disk-read threads.", {},
+                static_cast<double>(s.query_answered_from_disk()));
+  }
   if (s.watermarks == nullptr) return;
   const kafka::WatermarkSnapshot marks = s.watermarks->Latest();
   auto views = marks.find(s.topics.views);

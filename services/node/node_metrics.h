@@ -11,6 +11,7 @@
 //           hisbridge_linker_commands_total{result},
 //           hisbridge_linker_partitions_owned
 //   query   hisbridge_query_views_applied_total,
+//           hisbridge_query_disk_read_answers_total,
 //           hisbridge_query_inbox_lag_messages{partition},
 //           hisbridge_review_backlog_items, hisbridge_review_oldest_age_seconds
 //   both    hisbridge_kafka_consumer_lag_messages{consumer,topic,partition},
@@ -74,6 +75,9 @@ struct NodeMetricsSources {
   // The review queue's figures (the query role's); unset or nullopt:
   // declared without samples.
   std::function<std::optional<ReviewQueueStats>()> review_queue;
+  // Query calls answered on the disk-read threads (their data was not in
+  // the block cache); unset: not reported.
+  std::function<int64_t()> query_answered_from_disk;
 };
 
 void AddNodeCollectors(metrics::Registry* registry, NodeMetricsSources sources);

@@ -45,7 +45,22 @@ absl::Status Audit(const security::Authorizer* authorizer, const security::Calle
 
 using hisbridge::v1::Patient;
 
+// What a memory-only attempt answers when it would have had to read the
+// disk: not an answer but a reason to try again where blocking is allowed
+// (QueryService::Answer). It never reaches a client; if it did, it would be
+// a retryable UNAVAILABLE.
+constexpr char kNeedsDiskReadDetails[] = "hisbridge.query/needs-disk-read";
+
+grpc::Status NeedsDiskRead() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the answer needs a disk read", kNeedsDiskReadDetails);
+}
+
+bool IsNeedsDiskRead(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE && s.error_details() == kNeedsDiskReadDetails;
+}
+
 grpc::Status ToGrpc(const absl::Status& s) {
+  if (index::IsNotInMemory(s)) return NeedsDiskRead();
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
@@ -61,13 +76,30 @@ absl::Time CallDeadline(grpc::CallbackServerContext* context) {
   return absl::FromChrono(deadline);
 }
 
-// Runs `respond` once the replica reflects `consistency`, or fails the call
-// at its deadline.
-void AfterConsistency(view::ViewMaterializer* views, grpc::CallbackServerContext* context,
-                      grpc::ServerUnaryReactor* reactor, const hisbridge::v1::ReadConsistency& consistency,
-                      std::function<grpc::Status()> respond) {
+}  // namespace
+
+void QueryService::Answer(grpc::ServerUnaryReactor* reactor, Responder respond) {
+  if (disk_reads_ == nullptr) {
+    reactor->Finish(respond(index::ReadTier::kAny));
+    return;
+  }
+  grpc::Status answer = respond(index::ReadTier::kMemoryOnly);
+  if (!IsNeedsDiskRead(answer)) {
+    reactor->Finish(std::move(answer));
+    return;
+  }
+  answered_from_disk_->fetch_add(1, std::memory_order_relaxed);
+  auto from_disk = std::make_shared<Responder>(std::move(respond));
+  if (!disk_reads_->Submit([reactor, from_disk] { reactor->Finish((*from_disk)(index::ReadTier::kAny)); })) {
+    // The pool is stopping (the service is being destroyed): answer here.
+    reactor->Finish((*from_disk)(index::ReadTier::kAny));
+  }
+}
+
+void QueryService::AnswerWhenConsistent(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                                        const hisbridge::v1::ReadConsistency& consistency, Responder respond) {
   if (consistency.after_size() == 0) {
-    reactor->Finish(respond());
+    Answer(reactor, std::move(respond));
     return;
   }
   std::vector<hisbridge::v1::LogPosition> positions(consistency.after().begin(), consistency.after().end());
@@ -80,18 +112,20 @@ void AfterConsistency(view::ViewMaterializer* views, grpc::CallbackServerContext
   const absl::Time deadline = std::min(call_deadline - margin, now + kMaxConsistencyWait);
   std::string wanted;
   for (const auto& p : positions) absl::StrAppend(&wanted, wanted.empty() ? "" : ", ", p.partition(), "@", p.offset());
-  views->WaitFor(std::move(positions), deadline,
-                 [reactor, respond = std::move(respond), wanted](bool reached) {
-                   if (!reached) {
-                     reactor->Finish(grpc::Status(
-                         grpc::StatusCode::DEADLINE_EXCEEDED,
-                         absl::StrCat("this replica does not yet reflect inbox position(s) ", wanted,
-                                      "; retry, or allow a longer deadline")));
-                     return;
-                   }
-                   reactor->Finish(respond());
-                 });
+  views_->WaitFor(std::move(positions), deadline,
+                  [this, reactor, respond = std::move(respond), wanted](bool reached) mutable {
+                    if (!reached) {
+                      reactor->Finish(grpc::Status(
+                          grpc::StatusCode::DEADLINE_EXCEEDED,
+                          absl::StrCat("this replica does not yet reflect inbox position(s) ", wanted,
+                                       "; retry, or allow a longer deadline")));
+                      return;
+                    }
+                    Answer(reactor, std::move(respond));
+                  });
 }
+
+namespace {
 
 // Parses a raw request.
 template <typename Message>
@@ -115,10 +149,11 @@ constexpr int kMaxMergeHops = 16;
 // fraction of the view to read). `*survivor` (when not null) is set to the
 // id of the patient returned.
 grpc::Status LoadPatientBytes(const view::ViewStore& store, const std::string& patient_id, bool follow_merges,
-                              bool omit_events, std::string* out, std::string* survivor = nullptr) {
+                              bool omit_events, index::ReadTier tier, std::string* out,
+                              std::string* survivor = nullptr) {
   std::string id = patient_id;
   for (int hops = 0; hops < kMaxMergeHops; ++hops) {
-    auto bytes = omit_events ? store.GetPatientSummaryBytes(id) : store.GetPatientBytes(id);
+    auto bytes = omit_events ? store.GetPatientSummaryBytes(id, tier) : store.GetPatientBytes(id, tier);
     if (!bytes.ok()) return ToGrpc(bytes.status());
     if (!bytes->has_value()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -141,9 +176,9 @@ grpc::Status LoadPatientBytes(const view::ViewStore& store, const std::string& p
 
 // The same as a parsed message.
 grpc::Status LoadPatient(const view::ViewStore& store, const std::string& patient_id, bool follow_merges,
-                         bool omit_events, Patient* out) {
+                         bool omit_events, index::ReadTier tier, Patient* out) {
   std::string bytes;
-  grpc::Status s = LoadPatientBytes(store, patient_id, follow_merges, omit_events, &bytes);
+  grpc::Status s = LoadPatientBytes(store, patient_id, follow_merges, omit_events, tier, &bytes);
   if (!s.ok()) return s;
   if (!out->ParseFromString(bytes)) {
     return grpc::Status(grpc::StatusCode::DATA_LOSS, absl::StrCat("corrupt view of patient ", patient_id));
@@ -175,9 +210,21 @@ bool HasAnyDemographic(const hisbridge::v1::Demographics& d) {
 
 QueryService::QueryService(view::ViewMaterializer* views, const records::FacilityDirectory* facilities,
                            QueryServiceOptions options)
-    : views_(views), facilities_(facilities), options_(std::move(options)) {}
+    : views_(views),
+      facilities_(facilities),
+      options_(std::move(options)),
+      answered_from_disk_(options_.answered_from_disk != nullptr ? options_.answered_from_disk
+                                                                   : std::make_shared<std::atomic<int64_t>>(0)) {
+  if (options_.disk_read_threads > 0) {
+    disk_reads_ = std::make_unique<BlockingWorkPool>(options_.disk_read_threads, "query-disk");
+  }
+}
 
-QueryService::~QueryService() { Shutdown(); }
+QueryService::~QueryService() {
+  Shutdown();
+  // After the server: every call handed to the pool is answered first.
+  if (disk_reads_ != nullptr) disk_reads_->Stop();
+}
 
 void QueryService::Shutdown() {
   stopping_ = true;
@@ -212,11 +259,11 @@ grpc::ServerUnaryReactor* QueryService::GetPatient(grpc::CallbackServerContext* 
     return reactor;
   }
   const hisbridge::v1::ReadConsistency consistency = request.consistency();
-  AfterConsistency(views_, context, reactor, consistency,
-                   [this, request = std::move(request), response, caller = std::move(caller)] {
+  AnswerWhenConsistent(context, reactor, consistency,
+                       [this, request = std::move(request), response, caller = std::move(caller)](index::ReadTier tier) {
     std::string bytes;
     grpc::Status s = LoadPatientBytes(views_->store(), request.patient_id(), !request.no_follow_merges(),
-                                      request.omit_events(), &bytes);
+                                      request.omit_events(), tier, &bytes);
     if (s.ok()) s = ToGrpc(Audit(options_.authorizer, caller, "QueryService.GetPatient", {request.patient_id()}));
     if (s.ok()) SetRawResponse(std::move(bytes), response);
     return s;
@@ -245,16 +292,16 @@ grpc::ServerUnaryReactor* QueryService::LookupBySource(grpc::CallbackServerConte
     return reactor;
   }
   const hisbridge::v1::ReadConsistency consistency = request.consistency();
-  AfterConsistency(views_, context, reactor, consistency,
-                   [this, request = std::move(request), response, caller = std::move(caller)] {
-    auto patient_id = views_->store().PatientIdOfSource(request.facility_id(), request.record_id());
+  AnswerWhenConsistent(context, reactor, consistency,
+                       [this, request = std::move(request), response, caller = std::move(caller)](index::ReadTier tier) {
+    auto patient_id = views_->store().PatientIdOfSource(request.facility_id(), request.record_id(), tier);
     if (!patient_id.ok()) return ToGrpc(patient_id.status());
     if (!patient_id->has_value()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no live record ", request.record_id(),
                                                                     " of facility ", request.facility_id()));
     }
     std::string bytes;
-    grpc::Status s = LoadPatientBytes(views_->store(), **patient_id, true, request.omit_events(), &bytes);
+    grpc::Status s = LoadPatientBytes(views_->store(), **patient_id, true, request.omit_events(), tier, &bytes);
     if (s.ok()) s = ToGrpc(Audit(options_.authorizer, caller, "QueryService.LookupBySource", {**patient_id}));
     if (s.ok()) SetRawResponse(std::move(bytes), response);
     return s;
@@ -298,8 +345,13 @@ grpc::ServerUnaryReactor* QueryService::Match(grpc::CallbackServerContext* conte
       return reactor;
     }
   }
-  AfterConsistency(views_, context, reactor, request->consistency(), [this, request, response, caller] {
-    grpc::Status s = DoMatch(*request, response);
+  // The candidates are found once (memory only); only reading their
+  // summaries may have to be done again where the disk may be waited for.
+  auto candidates = std::make_shared<std::optional<std::vector<view::MatchedCandidate>>>();
+  AnswerWhenConsistent(context, reactor, request->consistency(),
+                       [this, request, response, caller, candidates](index::ReadTier tier) {
+    if (!candidates->has_value()) *candidates = FindMatchCandidates(*request);
+    grpc::Status s = LoadMatchCandidates(**candidates, tier, response);
     if (s.ok()) {
       std::vector<std::string> ids;
       for (const auto& c : response->candidates()) ids.push_back(c.patient().patient_id());
@@ -310,8 +362,8 @@ grpc::ServerUnaryReactor* QueryService::Match(grpc::CallbackServerContext* conte
   return reactor;
 }
 
-grpc::Status QueryService::DoMatch(const hisbridge::v1::MatchRequest& request,
-                                   hisbridge::v1::MatchResponse* response) const {
+std::vector<view::MatchedCandidate> QueryService::FindMatchCandidates(
+    const hisbridge::v1::MatchRequest& request) const {
   const view::MatchIndex& index = views_->store().match_index();
   const match::Matcher& matcher = index.matcher();
   match::MatchRecord query;
@@ -325,11 +377,16 @@ grpc::Status QueryService::DoMatch(const hisbridge::v1::MatchRequest& request,
   options.limit = static_cast<size_t>(request.limit() == 0 ? kDefaultMatchLimit : request.limit());
   options.max_block_size = options_.max_block_size;
   options.possible_margin = options_.possible_margin;
-  std::vector<view::MatchedCandidate> candidates = index.Match(query, options);
-  response->set_model_version(matcher.version());
-  for (view::MatchedCandidate& c : candidates) {
+  return index.Match(query, options);
+}
+
+grpc::Status QueryService::LoadMatchCandidates(const std::vector<view::MatchedCandidate>& candidates,
+                                               index::ReadTier tier, hisbridge::v1::MatchResponse* response) const {
+  response->Clear();  // an attempt that needed the disk may have filled part of it
+  response->set_model_version(views_->store().match_index().matcher().version());
+  for (const view::MatchedCandidate& c : candidates) {
     Patient patient;
-    grpc::Status s = LoadPatient(views_->store(), c.patient_id, false, /*omit_events=*/true, &patient);
+    grpc::Status s = LoadPatient(views_->store(), c.patient_id, false, /*omit_events=*/true, tier, &patient);
     // The index and the store are updated by one writer in step; a patient
     // missing here was replaced between the two reads: skip it.
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
@@ -338,7 +395,7 @@ grpc::Status QueryService::DoMatch(const hisbridge::v1::MatchRequest& request,
     *out->mutable_patient() = std::move(patient);
     out->set_score(c.score);
     out->set_grade(c.grade);
-    *out->mutable_explanation() = std::move(c.explanation);
+    *out->mutable_explanation() = c.explanation;
   }
   return grpc::Status::OK;
 }
@@ -374,9 +431,10 @@ grpc::ServerUnaryReactor* QueryService::SearchPatients(grpc::CallbackServerConte
     }
     start_after = std::move(*token);
   }
-  AfterConsistency(views_, context, reactor, request->consistency(),
-                   [this, plan = std::move(*plan), start_after = std::move(start_after), request, response, caller] {
-                     grpc::Status s = DoSearch(plan, start_after, *request, response);
+  AnswerWhenConsistent(context, reactor, request->consistency(),
+                       [this, plan = std::move(*plan), start_after = std::move(start_after), request, response,
+                        caller](index::ReadTier tier) {
+                     grpc::Status s = DoSearch(plan, start_after, *request, tier, response);
                      if (s.ok()) {
                        std::vector<std::string> ids;
                        for (const auto& p : response->patients()) ids.push_back(p.patient_id());
@@ -388,8 +446,9 @@ grpc::ServerUnaryReactor* QueryService::SearchPatients(grpc::CallbackServerConte
 }
 
 grpc::Status QueryService::DoSearch(const view::SearchPlan& plan, const std::string& start_after,
-                                    const hisbridge::v1::SearchPatientsRequest& request,
+                                    const hisbridge::v1::SearchPatientsRequest& request, index::ReadTier tier,
                                     hisbridge::v1::SearchPatientsResponse* response) const {
+  response->Clear();  // an attempt that needed the disk may have filled part of it
   const size_t page_size = static_cast<size_t>(request.page_size() == 0 ? kDefaultPageSize : request.page_size());
   const view::MatchIndex& index = views_->store().match_index();
   std::vector<std::string> ids;
@@ -420,11 +479,12 @@ grpc::Status QueryService::DoSearch(const view::SearchPlan& plan, const std::str
         ids.push_back(id);
         last_key.assign(key.data(), key.size());
         return true;
-      });
+      },
+      tier);
   if (!scan.ok()) return ToGrpc(scan);
   for (const std::string& id : ids) {
     Patient patient;
-    grpc::Status s = LoadPatient(views_->store(), id, false, /*omit_events=*/true, &patient);
+    grpc::Status s = LoadPatient(views_->store(), id, false, /*omit_events=*/true, tier, &patient);
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) continue;
     if (!s.ok()) return s;
     *response->add_patients() = std::move(patient);
@@ -460,12 +520,12 @@ grpc::ServerUnaryReactor* QueryService::GetIntegratedView(grpc::CallbackServerCo
     return reactor;
   }
   const hisbridge::v1::ReadConsistency consistency = request.consistency();
-  AfterConsistency(views_, context, reactor, consistency,
-                   [this, patient_id = request.patient_id(), response, filter = std::move(*filter),
-                    caller = std::move(caller)] {
+  AnswerWhenConsistent(context, reactor, consistency,
+                       [this, patient_id = request.patient_id(), response, filter = std::move(*filter),
+                        caller = std::move(caller)](index::ReadTier tier) {
                      std::string bytes, survivor;
                      grpc::Status s = LoadPatientBytes(views_->store(), patient_id, /*follow_merges=*/true,
-                                                       /*omit_events=*/false, &bytes, &survivor);
+                                                       /*omit_events=*/false, tier, &bytes, &survivor);
                      if (!s.ok()) return s;
                      auto view = BuildIntegratedViewBytes(bytes, filter, *facilities_);
                      if (!view.ok()) return ToGrpc(view.status());

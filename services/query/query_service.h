@@ -26,9 +26,16 @@
 // cancels, and with UNAVAILABLE ("resume with your last cursor") once
 // Shutdown() is called.
 //
+// Reads never wait for the disk on gRPC's callback threads: a call is
+// answered there when memory (memtables, block cache, OS page cache) holds
+// what it reads, and otherwise on a small pool of the service's own
+// (QueryServiceOptions::disk_read_threads). See docs/query.md, "Reads and
+// the disk".
+//
 // Thread safety: gRPC calls it from many threads; the materializer and the
 // facility directory must outlive the service. Call Shutdown() before the
-// server shuts down.
+// server shuts down, and destroy the service after it (calls handed to
+// the disk-read threads are answered before the destructor returns).
 #ifndef HISBRIDGE_SERVICES_QUERY_QUERY_SERVICE_H_
 #define HISBRIDGE_SERVICES_QUERY_QUERY_SERVICE_H_
 
@@ -38,8 +45,15 @@
 #include <mutex>
 #include <string>
 
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
 #include "absl/time/time.h"
 #include "hisbridge/v1/query.grpc.pb.h"
+#include "libs/base/blocking_pool.h"
+#include "libs/index/kv_store.h"
 #include "libs/records/facility_directory.h"
 #include "libs/security/authorizer.h"
 #include "libs/view/search_keys.h"
@@ -64,6 +78,17 @@ struct QueryServiceOptions {
   // Most index entries one SearchPatients call examines before it answers
   // with what it found so far (and a page token to go on).
   size_t max_search_scan = 20000;
+  // Threads that answer the calls whose data is not in memory. A call is
+  // first answered on gRPC's callback thread from memory only; one that
+  // would wait for the device is handed to these threads, so that a cold
+  // disk delays that call and not every call behind it on gRPC's two
+  // callback threads. 0: every call reads on the callback thread, the disk
+  // included.
+  int disk_read_threads = 2;
+  // Counts the calls answered on those threads (answered_from_disk());
+  // share it to read it elsewhere (the node's metrics). Null: the service
+  // keeps its own.
+  std::shared_ptr<std::atomic<int64_t>> answered_from_disk;
   // Who may read, and the access log every read is recorded in
   // (docs/security.md); null: everyone, nothing recorded. Must outlive the
   // service.
@@ -84,6 +109,10 @@ class QueryService final : public QueryServiceBase {
   // Ends every WatchChanges stream and waits (up to 5 s) until they are
   // done; new streams are refused with UNAVAILABLE.
   void Shutdown();
+
+  // Calls answered on the disk-read threads since the start (their data
+  // was not in memory).
+  int64_t answered_from_disk() const { return answered_from_disk_->load(std::memory_order_relaxed); }
 
   // Raw methods: the request and the response are serialized messages
   // (GetPatientRequest / LookupBySourceRequest -> Patient,
@@ -109,9 +138,23 @@ class QueryService final : public QueryServiceBase {
  private:
   class WatchReactor;
   friend class WatchReactor;
-  grpc::Status DoMatch(const hisbridge::v1::MatchRequest& request, hisbridge::v1::MatchResponse* response) const;
+  // Computes a call's answer (filling its response) reading at most `tier`;
+  // with kMemoryOnly it may instead say that it needs a disk read, and is
+  // then called again with kAny. Must be callable twice.
+  using Responder = std::function<grpc::Status(index::ReadTier tier)>;
+  // Finishes `reactor` with `respond`'s answer: from memory on this
+  // thread, or from the disk on a disk-read thread.
+  void Answer(grpc::ServerUnaryReactor* reactor, Responder respond);
+  // The same once the replica reflects `consistency`, or fails the call at
+  // its deadline; waits on no thread.
+  void AnswerWhenConsistent(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                            const hisbridge::v1::ReadConsistency& consistency, Responder respond);
+
+  std::vector<view::MatchedCandidate> FindMatchCandidates(const hisbridge::v1::MatchRequest& request) const;
+  grpc::Status LoadMatchCandidates(const std::vector<view::MatchedCandidate>& candidates, index::ReadTier tier,
+                                   hisbridge::v1::MatchResponse* response) const;
   grpc::Status DoSearch(const view::SearchPlan& plan, const std::string& start_after,
-                        const hisbridge::v1::SearchPatientsRequest& request,
+                        const hisbridge::v1::SearchPatientsRequest& request, index::ReadTier tier,
                         hisbridge::v1::SearchPatientsResponse* response) const;
   void WatcherDone();
 
@@ -123,6 +166,9 @@ class QueryService final : public QueryServiceBase {
   std::mutex watchers_mu_;
   std::condition_variable watchers_cv_;
   int watchers_ = 0;
+  std::shared_ptr<std::atomic<int64_t>> answered_from_disk_;
+  // Last: destroyed (after being stopped) before what its tasks use.
+  std::unique_ptr<BlockingWorkPool> disk_reads_;
 };
 
 }  // namespace hisbridge::query

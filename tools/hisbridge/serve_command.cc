@@ -82,6 +82,9 @@ int ServeCommand(int argc, char** argv) {
   flags.Bool("query-warm-cache", &node.query_warm_cache,
              "before serving, read the query role's patient and source views into that cache (up to 90 % of it), "
              "so a replica that starts is fast from its first request; false starts sooner");
+  flags.Int("query-disk-read-threads", &node.query_disk_read_threads,
+            "threads that answer query calls whose data is not in the block cache, so that a disk read never "
+            "holds up gRPC's callback threads; 0 reads on those threads");
   flags.Duration("access-log-delay", &node.access_log_max_delay,
                  "longest time a read's access-log entry waits to be written in a batch; 0s writes it before the "
                  "read is answered (docs/security.md)");
@@ -120,6 +123,11 @@ int ServeCommand(int argc, char** argv) {
   if (query_block_cache_mib < 8 || query_block_cache_mib > (1 << 20)) {
     std::cerr << "hisbridge serve: --query-block-cache: must be between 8 and 1048576 MiB, got "
               << query_block_cache_mib << "\n";
+    return 2;
+  }
+  if (node.query_disk_read_threads < 0 || node.query_disk_read_threads > 64) {
+    std::cerr << "hisbridge serve: --query-disk-read-threads: must be between 0 and 64, got "
+              << node.query_disk_read_threads << "\n";
     return 2;
   }
   if (node.access_log_max_delay < absl::ZeroDuration() || node.access_log_max_delay > absl::Seconds(1)) {
