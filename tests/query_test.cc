@@ -1091,6 +1091,60 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
   }
 }
 
+// A stream that starts from changes no longer in memory reads them on the
+// disk-read threads and delivers every one, in order.
+TEST_F(QueryReplicaTest, WatchChangesReadsOlderChangesOnTheDiskReadThreads) {
+  Node* first = StartReplica("a");
+  // 300 changes of 4 KiB that do not compress (in `actor`): more than
+  // opening the table reads.
+  uint64_t noise = 88172645463325252ULL;
+  for (int i = 0; i < 300; ++i) {
+    hisbridge::v1::ChangeEvent e;
+    e.set_kind(hisbridge::v1::CHANGE_KIND_UPDATED);
+    e.set_patient_id(absl::StrCat("450321-P", 1000000 + i));
+    e.set_time("2026-03-01T00:00:00Z");
+    std::string actor;
+    for (int c = 0; c < 4096; ++c) {
+      noise ^= noise << 13;
+      noise ^= noise >> 7;
+      noise ^= noise << 17;
+      actor.push_back("0123456789abcdef"[noise & 15]);
+    }
+    e.set_actor(actor);
+    Produce(topics_.changes, e.patient_id(), e.SerializeAsString(), 0);
+  }
+  while (first->views()->store().ChangeRanges()[0].next < 300) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  first->Stop();
+  replicas_.clear();
+  StartReplica("a")->Stop();  // the write-ahead log into table files
+  replicas_.clear();
+  ASSERT_TRUE(EvictFromPageCache(dir_ + "/a").ok());
+  Node* replica = StartReplica("a", [](NodeOptions* o) { o->query_warm_cache = false; });
+
+  auto stub = hisbridge::v1::QueryService::NewStub(
+      grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  WithDeadline(&context, std::chrono::seconds(20));
+  auto reader = stub->WatchChanges(&context, hisbridge::v1::WatchChangesRequest());
+  hisbridge::v1::ChangeEvent event;
+  int seen = 0;
+  while (seen < 300 && reader->Read(&event)) {
+    ASSERT_EQ(event.patient_id(), absl::StrCat("450321-P", 1000000 + seen));
+    ASSERT_EQ(event.actor().size(), 4096u);
+    ++seen;
+  }
+  EXPECT_EQ(seen, 300);
+  const std::string scrape = replica->metrics()->Render();
+  const std::string name = "\nhisbridge_query_disk_read_answers_total ";
+  const size_t at = scrape.find(name);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stod(scrape.substr(at + name.size())), 1);
+  context.TryCancel();
+  reader->Finish();
+}
+
 TEST_F(QueryReplicaTest, WatchChangesAcrossPartitionsResumesAndEndsWhenTheServerStops) {
   Node* replica = StartReplica("a");
   PublishChange("450321-P0000001", hisbridge::v1::CHANGE_KIND_CREATED, 0);

@@ -384,12 +384,15 @@ absl::StatusOr<std::optional<hisbridge::v1::CommandResult>> ViewStore::GetComman
 }
 
 absl::Status ViewStore::ScanChanges(int32_t partition, int64_t from,
-                                    const std::function<bool(int64_t offset, absl::string_view value)>& fn) const {
+                                    const std::function<bool(int64_t offset, absl::string_view value)>& fn,
+                                    index::ReadTier tier) const {
   const std::string prefix = EncodeUint64(static_cast<uint64_t>(partition));
-  return store_->ScanFrom(changes_, prefix, ChangeKey(partition, std::max<int64_t>(0, from)),
-                          [&](absl::string_view key, absl::string_view value) {
-                            return fn(static_cast<int64_t>(DecodeUint64(key.substr(8))), value);
-                          });
+  return store_->ScanFrom(
+      changes_, prefix, ChangeKey(partition, std::max<int64_t>(0, from)),
+      [&](absl::string_view key, absl::string_view value) {
+        return fn(static_cast<int64_t>(DecodeUint64(key.substr(8))), value);
+      },
+      tier);
 }
 
 std::map<int32_t, ChangeRange> ViewStore::ChangeRanges() const {

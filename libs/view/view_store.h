@@ -136,7 +136,8 @@ class ViewStore {
   // Changes of one partition from offset `from` on: fn(offset, serialized
   // ChangeEvent) until it returns false.
   absl::Status ScanChanges(int32_t partition, int64_t from,
-                           const std::function<bool(int64_t offset, absl::string_view value)>& fn) const;
+                           const std::function<bool(int64_t offset, absl::string_view value)>& fn,
+                           index::ReadTier tier = index::ReadTier::kAny) const;
   std::map<int32_t, ChangeRange> ChangeRanges() const;
 
   // --- consumption state ---

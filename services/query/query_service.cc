@@ -569,7 +569,7 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
     std::lock_guard<std::mutex> lock(mu_);
     cancelled_ = true;
     if (alarm_ != nullptr) alarm_->Cancel();  // its callback finishes the stream
-    if (!writing_ && alarm_ == nullptr) FinishLocked(grpc::Status::CANCELLED);
+    if (!writing_ && alarm_ == nullptr && !reading_from_disk_) FinishLocked(grpc::Status::CANCELLED);
   }
 
   void OnDone() override {
@@ -600,11 +600,26 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
       return FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                        "the server is stopping; resume on another replica with your last cursor"));
     }
+    if (reading_from_disk_) return;  // the disk-read thread goes on when it is done
     bool exhausted = true;
-    for (int round = 0; round < 4 && queue_.empty(); ++round) {
-      absl::Status s = Fill(&exhausted);
+    bool needs_disk = false;
+    BlockingWorkPool* disk_reads = service_->disk_reads_.get();
+    const index::ReadTier tier = disk_reads != nullptr ? index::ReadTier::kMemoryOnly : index::ReadTier::kAny;
+    for (int round = 0; round < 4 && queue_.empty() && !needs_disk; ++round) {
+      absl::Status s = Fill(tier, &exhausted, &needs_disk);
       if (!s.ok()) return FinishLocked(ToGrpc(s));
       if (exhausted) break;
+    }
+    if (queue_.empty() && needs_disk) {
+      // Older changes than memory holds: read them where waiting is allowed.
+      service_->answered_from_disk_->fetch_add(1, std::memory_order_relaxed);
+      reading_from_disk_ = true;
+      Ref();
+      if (disk_reads->Submit([this] { ReadFromDisk(); })) return;
+      reading_from_disk_ = false;
+      Unref();
+      absl::Status s = Fill(index::ReadTier::kAny, &exhausted, &needs_disk);
+      if (!s.ok()) return FinishLocked(ToGrpc(s));
     }
     if (!queue_.empty()) {
       current_ = std::move(queue_.front());
@@ -630,8 +645,25 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
     });
   }
 
-  // Reads the next changes from the store into queue_.
-  absl::Status Fill(bool* exhausted) {
+  // On a disk-read thread: what Next could not read from memory.
+  void ReadFromDisk() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reading_from_disk_ = false;
+      if (!finished_ && !cancelled_) {
+        bool exhausted = true, needs_disk = false;
+        absl::Status s = Fill(index::ReadTier::kAny, &exhausted, &needs_disk);
+        if (!s.ok()) FinishLocked(ToGrpc(s));
+      }
+    }
+    Next();
+    Unref();
+  }
+
+  // Reads the next changes from the store into queue_. With kMemoryOnly a
+  // scan that would wait for the disk stops there and sets *needs_disk;
+  // what it read before is queued (and recorded) all the same.
+  absl::Status Fill(index::ReadTier tier, bool* exhausted, bool* needs_disk) {
     const int64_t generation = service_->views_->changes_generation();
     if (generation == seen_generation_ && caught_up_) {
       *exhausted = true;
@@ -661,7 +693,12 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
         streamed.push_back(event.patient_id());
         ++events;
         return true;
-      });
+      }, tier);
+      if (index::IsNotInMemory(s)) {
+        *needs_disk = true;
+        budget_left = false;
+        break;
+      }
       if (!s.ok()) return s;
     }
     if (!streamed.empty()) {
@@ -692,6 +729,7 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
   hisbridge::v1::ChangeEvent current_;
   grpc::Alarm* alarm_ = nullptr;
   bool writing_ = false;
+  bool reading_from_disk_ = false;  // a disk-read thread holds a reference
   bool cancelled_ = false;
   bool finished_ = false;
   int64_t seen_generation_ = -1;

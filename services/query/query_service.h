@@ -21,12 +21,14 @@
 // See docs/query.md.
 //
 // WatchChanges streams read the store on gRPC threads only when the
-// materializer has committed new changes, and otherwise wait on a gRPC
-// alarm (watch_poll_interval); they end with CANCELLED when the client
+// materializer has committed new changes (changes older than memory holds:
+// on a disk-read thread), and otherwise wait on a gRPC alarm
+// (watch_poll_interval); they end with CANCELLED when the client
 // cancels, and with UNAVAILABLE ("resume with your last cursor") once
 // Shutdown() is called.
 //
-// Reads never wait for the disk on gRPC's callback threads: a call is
+// QueryService's reads never wait for the disk on gRPC's callback threads
+// (ReviewService's still do: a steward's rate, see docs/query.md): a call is
 // answered there when memory (memtables, block cache, OS page cache) holds
 // what it reads, and otherwise on a small pool of the service's own
 // (QueryServiceOptions::disk_read_threads). See docs/query.md, "Reads and
