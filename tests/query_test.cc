@@ -898,6 +898,27 @@ class QueryReplicaTest : public ::testing::Test {
     return core::MakeResidentId("450321", absl::CivilDay(year, 1, 1 + seq % 28), 2 * seq + 1).value();
   }
 
+  // Hex digits that do not compress (a xorshift stream from *state).
+  static std::string HexNoise(uint64_t* state, size_t size) {
+    std::string out;
+    out.reserve(size);
+    for (size_t c = 0; c < size; ++c) {
+      *state ^= *state << 13;
+      *state ^= *state >> 7;
+      *state ^= *state << 17;
+      out.push_back("0123456789abcdef"[*state & 15]);
+    }
+    return out;
+  }
+  // hisbridge_query_disk_read_answers_total as the node's /metrics shows it
+  // (-1 when absent).
+  static double DiskReadAnswers(Node* node) {
+    const std::string scrape = node->metrics()->Render();
+    const std::string name = "\nhisbridge_query_disk_read_answers_total ";
+    const size_t at = scrape.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(scrape.substr(at + name.size()));
+  }
+
   grpc::Status Get(Node* replica, const std::string& id, const hisbridge::v1::ReadConsistency& consistency,
                    hisbridge::v1::Patient* out, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
     auto stub = hisbridge::v1::QueryService::NewStub(
@@ -1007,14 +1028,7 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
       event->set_facility_id("450321-WS-001");
       event->set_record_id(absl::StrCat("R", i));
       event->set_event_time("2026-03-01T09:00:00+08:00");
-      std::string id;
-      for (int c = 0; c < 4096; ++c) {
-        noise ^= noise << 13;
-        noise ^= noise >> 7;
-        noise ^= noise << 17;
-        id.push_back("0123456789abcdef"[noise & 15]);
-      }
-      event->set_event_id(id);
+      event->set_event_id(HexNoise(&noise, 4096));
     }
     PublishPatient(patient);
   }
@@ -1027,12 +1041,6 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
   StartReplica("a")->Stop();
   replicas_.clear();
 
-  const auto answered_from_disk = [](Node* node) {
-    const std::string scrape = node->metrics()->Render();
-    const std::string name = "\nhisbridge_query_disk_read_answers_total ";
-    const size_t at = scrape.find(name);
-    return at == std::string::npos ? -1.0 : std::stod(scrape.substr(at + name.size()));
-  };
   for (int threads : {2, 0}) {
     SCOPED_TRACE(absl::StrCat("disk-read threads: ", threads));
     // Neither the (new) block cache nor the OS holds the store's blocks.
@@ -1041,16 +1049,16 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
       o->query_warm_cache = false;
       o->query_disk_read_threads = threads;
     });
-    ASSERT_EQ(answered_from_disk(replica), 0);
+    ASSERT_EQ(DiskReadAnswers(replica), 0);
     ASSERT_TRUE(Get(replica, "450321-P0000011", {}, &p).ok());
     EXPECT_EQ(p.sources(0).record_id(), "R1");
     EXPECT_EQ(p.events_size(), 8);
     EXPECT_EQ(p.demographics().name(), "李娜");
-    const double after_first = answered_from_disk(replica);
+    const double after_first = DiskReadAnswers(replica);
     EXPECT_EQ(after_first, threads > 0 ? 1 : 0);
     // Now cached: answered from memory.
     ASSERT_TRUE(Get(replica, "450321-P0000011", {}, &p).ok());
-    EXPECT_EQ(answered_from_disk(replica), after_first);
+    EXPECT_EQ(DiskReadAnswers(replica), after_first);
 
     auto stub = hisbridge::v1::QueryService::NewStub(
         grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
@@ -1084,7 +1092,7 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
     ASSERT_TRUE(stub->GetIntegratedView(&view_context, view_request, &view).ok());
     EXPECT_EQ(view.patient().patient_id(), "450321-P0000012");
     if (threads == 0) {
-      EXPECT_EQ(answered_from_disk(replica), 0);
+      EXPECT_EQ(DiskReadAnswers(replica), 0);
     }
     replica->Stop();
     replicas_.clear();
@@ -1103,14 +1111,7 @@ TEST_F(QueryReplicaTest, WatchChangesReadsOlderChangesOnTheDiskReadThreads) {
     e.set_kind(hisbridge::v1::CHANGE_KIND_UPDATED);
     e.set_patient_id(absl::StrCat("450321-P", 1000000 + i));
     e.set_time("2026-03-01T00:00:00Z");
-    std::string actor;
-    for (int c = 0; c < 4096; ++c) {
-      noise ^= noise << 13;
-      noise ^= noise >> 7;
-      noise ^= noise << 17;
-      actor.push_back("0123456789abcdef"[noise & 15]);
-    }
-    e.set_actor(actor);
+    e.set_actor(HexNoise(&noise, 4096));
     Produce(topics_.changes, e.patient_id(), e.SerializeAsString(), 0);
   }
   while (first->views()->store().ChangeRanges()[0].next < 300) {
@@ -1136,11 +1137,7 @@ TEST_F(QueryReplicaTest, WatchChangesReadsOlderChangesOnTheDiskReadThreads) {
     ++seen;
   }
   EXPECT_EQ(seen, 300);
-  const std::string scrape = replica->metrics()->Render();
-  const std::string name = "\nhisbridge_query_disk_read_answers_total ";
-  const size_t at = scrape.find(name);
-  ASSERT_NE(at, std::string::npos);
-  EXPECT_GE(std::stod(scrape.substr(at + name.size())), 1);
+  EXPECT_GE(DiskReadAnswers(replica), 1);
   context.TryCancel();
   reader->Finish();
 }
