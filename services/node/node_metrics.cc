@@ -118,7 +118,7 @@ void CollectQuery(const NodeMetricsSources& s, MetricWriter& out) {
               s.views->applied_views());
   if (s.query_answered_from_disk) {
     out.Counter("hisbridge_query_disk_read_answers_total",
-                "Query calls whose data was not in the block cache, answered on the disk-read threads.", {},
+                "Query calls (and WatchChanges reads) that would have waited for the disk, done on the disk-read threads.", {},
                 static_cast<double>(s.query_answered_from_disk()));
   }
   if (s.watermarks == nullptr) return;

@@ -112,8 +112,8 @@ class QueryService final : public QueryServiceBase {
   // done; new streams are refused with UNAVAILABLE.
   void Shutdown();
 
-  // Calls answered on the disk-read threads since the start (their data
-  // was not in memory).
+  // Calls answered, and WatchChanges fills read, on the disk-read threads
+  // since the start (their data was not in memory).
   int64_t answered_from_disk() const { return answered_from_disk_->load(std::memory_order_relaxed); }
 
   // Raw methods: the request and the response are serialized messages
