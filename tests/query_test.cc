@@ -898,6 +898,23 @@ class QueryReplicaTest : public ::testing::Test {
     return core::MakeResidentId("450321", absl::CivilDay(year, 1, 1 + seq % 28), 2 * seq + 1).value();
   }
 
+  static std::unique_ptr<hisbridge::v1::QueryService::Stub> QueryStub(Node* replica) {
+    return hisbridge::v1::QueryService::NewStub(
+        grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+  }
+  // How many patients SearchPatients finds by `name` (one page of 200; -1
+  // when the call fails).
+  static int PatientsNamed(hisbridge::v1::QueryService::Stub* stub, const std::string& name) {
+    grpc::ClientContext context;
+    WithDeadline(&context, std::chrono::seconds(10));
+    hisbridge::v1::SearchPatientsRequest search;
+    search.set_name(name);
+    search.set_page_size(200);
+    hisbridge::v1::SearchPatientsResponse found;
+    grpc::Status s = stub->SearchPatients(&context, search, &found);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok() ? found.patients_size() : -1;
+  }
   // Hex digits that do not compress (a xorshift stream from *state).
   static std::string HexNoise(uint64_t* state, size_t size) {
     std::string out;
@@ -921,8 +938,7 @@ class QueryReplicaTest : public ::testing::Test {
 
   grpc::Status Get(Node* replica, const std::string& id, const hisbridge::v1::ReadConsistency& consistency,
                    hisbridge::v1::Patient* out, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
-    auto stub = hisbridge::v1::QueryService::NewStub(
-        grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+    auto stub = QueryStub(replica);
     grpc::ClientContext context;
     WithDeadline(&context, deadline);
     hisbridge::v1::GetPatientRequest request;
@@ -988,16 +1004,8 @@ TEST_F(QueryReplicaTest, RestartedAndFreshReplicasCatchUp) {
 
   // Both answer Match and SearchPatients from their rebuilt indexes.
   for (Node* replica : {restarted, fresh}) {
-    auto stub = hisbridge::v1::QueryService::NewStub(
-        grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext context;
-    WithDeadline(&context, std::chrono::seconds(10));
-    hisbridge::v1::SearchPatientsRequest search;
-    search.set_name("张伟");
-    search.set_page_size(200);
-    hisbridge::v1::SearchPatientsResponse found;
-    ASSERT_TRUE(stub->SearchPatients(&context, search, &found).ok());
-    EXPECT_EQ(found.patients_size(), 15);
+    auto stub = QueryStub(replica);
+    EXPECT_EQ(PatientsNamed(stub.get(), "张伟"), 15);
     grpc::ClientContext match_context;
     WithDeadline(&match_context, std::chrono::seconds(10));
     hisbridge::v1::MatchRequest match;
@@ -1060,8 +1068,7 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
     ASSERT_TRUE(Get(replica, "450321-P0000011", {}, &p).ok());
     EXPECT_EQ(DiskReadAnswers(replica), after_first);
 
-    auto stub = hisbridge::v1::QueryService::NewStub(
-        grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+    auto stub = QueryStub(replica);
     grpc::ClientContext context;
     WithDeadline(&context, std::chrono::seconds(10));
     hisbridge::v1::LookupBySourceRequest lookup;
@@ -1075,14 +1082,7 @@ TEST_F(QueryReplicaTest, CallsWhoseDataIsOnlyOnDiskAreAnsweredOnTheDiskReadThrea
     lookup.set_record_id("R999");
     EXPECT_EQ(stub->LookupBySource(&missing_context, lookup, &looked_up).error_code(), grpc::StatusCode::NOT_FOUND);
 
-    grpc::ClientContext search_context;
-    WithDeadline(&search_context, std::chrono::seconds(10));
-    hisbridge::v1::SearchPatientsRequest search;
-    search.set_name("李娜");
-    search.set_page_size(200);
-    hisbridge::v1::SearchPatientsResponse found;
-    ASSERT_TRUE(stub->SearchPatients(&search_context, search, &found).ok());
-    EXPECT_EQ(found.patients_size(), 60);
+    EXPECT_EQ(PatientsNamed(stub.get(), "李娜"), 60);
 
     grpc::ClientContext view_context;
     WithDeadline(&view_context, std::chrono::seconds(10));
@@ -1124,8 +1124,7 @@ TEST_F(QueryReplicaTest, WatchChangesReadsOlderChangesOnTheDiskReadThreads) {
   ASSERT_TRUE(EvictFromPageCache(dir_ + "/a").ok());
   Node* replica = StartReplica("a", [](NodeOptions* o) { o->query_warm_cache = false; });
 
-  auto stub = hisbridge::v1::QueryService::NewStub(
-      grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto stub = QueryStub(replica);
   grpc::ClientContext context;
   WithDeadline(&context, std::chrono::seconds(20));
   auto reader = stub->WatchChanges(&context, hisbridge::v1::WatchChangesRequest());
@@ -1147,8 +1146,7 @@ TEST_F(QueryReplicaTest, WatchChangesAcrossPartitionsResumesAndEndsWhenTheServer
   PublishChange("450321-P0000001", hisbridge::v1::CHANGE_KIND_CREATED, 0);
   PublishChange("450323-P0000001", hisbridge::v1::CHANGE_KIND_CREATED, 1);
   PublishChange("450321-P0000001", hisbridge::v1::CHANGE_KIND_LINKED, 0);
-  auto stub = hisbridge::v1::QueryService::NewStub(
-      grpc::CreateChannel(replica->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto stub = QueryStub(replica);
   std::string cursor;
   {
     grpc::ClientContext context;

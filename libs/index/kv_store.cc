@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -439,12 +438,12 @@ absl::StatusOr<std::optional<std::string>> KvStore::Get(int family, absl::string
   {
     NoWaitReadScope scope(tier == ReadTier::kMemoryOnly && impl_->no_wait_reads);
     s = impl_->db->Get(ReadOptionsFor(tier, impl_->no_wait_reads), impl_->handles[family], ToSlice(key), &value);
-    if (scope.would_have_waited()) return NotInMemoryError(absl::StrCat("get from ", impl_->names[family]));
+    // Refused by the no-wait file, or by RocksDB's block-cache tier.
+    if (scope.would_have_waited() || (s.IsIncomplete() && tier == ReadTier::kMemoryOnly)) {
+      return NotInMemoryError(absl::StrCat("get from ", impl_->names[family]));
+    }
   }
   if (s.IsNotFound()) return std::optional<std::string>();
-  if (s.IsIncomplete() && tier == ReadTier::kMemoryOnly) {
-    return NotInMemoryError(absl::StrCat("get from ", impl_->names[family]));
-  }
   if (!s.ok()) return ToStatus(s, "RocksDB get");
   if (impl_->cipher != nullptr || Impl::LooksSealed(value)) {
     auto revealed = impl_->Reveal(family, key, value);
@@ -500,8 +499,7 @@ absl::Status KvStore::ScanFrom(int family, absl::string_view prefix, absl::strin
     }
     if (!fn(key, ToView(it->value()))) break;
   }
-  if ((it->status().IsIncomplete() && tier == ReadTier::kMemoryOnly) ||
-      no_wait.would_have_waited()) {
+  if (no_wait.would_have_waited() || (it->status().IsIncomplete() && tier == ReadTier::kMemoryOnly)) {
     return NotInMemoryError(absl::StrCat("scan of ", impl_->names[family]));
   }
   return ToStatus(it->status(), "RocksDB scan");

@@ -616,10 +616,11 @@ class QueryService::WatchReactor : public grpc::ServerWriteReactor<hisbridge::v1
       reading_from_disk_ = true;
       Ref();
       if (disk_reads->Submit([this] { ReadFromDisk(); })) return;
+      // Refused only while the service is destroyed: end as a stop does.
       reading_from_disk_ = false;
       Unref();
-      absl::Status s = Fill(index::ReadTier::kAny, &exhausted, &needs_disk);
-      if (!s.ok()) return FinishLocked(ToGrpc(s));
+      return FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "the server is stopping; resume on another replica with your last cursor"));
     }
     if (!queue_.empty()) {
       current_ = std::move(queue_.front());
