@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -1428,6 +1429,71 @@ TEST_F(ReviewServiceTest, MutatingCallsAreCheckedThenBecomeInboxCommands) {
   EXPECT_EQ(commands[0].command().command_id(), ack.command_id());
   EXPECT_EQ(commands[0].command().resolve_review().patient_id(), "450321-P0000001");
   EXPECT_EQ(commands[0].command().reason(), "same person: checked the household register");
+}
+
+// The store is read on the service's own threads: many stewards at once
+// each get their own answer, and every accepted command reaches the inbox.
+TEST_F(ReviewServiceTest, ConcurrentCallsAreEachAnsweredFromTheStoreThreads) {
+  constexpr int kStewards = 6;
+  constexpr int kRounds = 10;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> stewards;
+  std::mutex ids_mu;
+  std::set<std::string> command_ids;
+  for (int t = 0; t < kStewards; ++t) {
+    stewards.emplace_back([&, t] {
+      auto stub = hisbridge::v1::ReviewService::NewStub(
+          grpc::CreateChannel(replica_->grpc_address(), grpc::InsecureChannelCredentials()));
+      for (int round = 0; round < kRounds; ++round) {
+        {
+          grpc::ClientContext context;
+          WithDeadline(&context, std::chrono::seconds(20));
+          hisbridge::v1::ListReviewItemsRequest request;
+          request.set_facility_id(t % 2 == 0 ? "450323-WS-001" : "");
+          hisbridge::v1::ListReviewItemsResponse response;
+          grpc::Status s = stub->ListReviewItems(&context, request, &response);
+          if (!s.ok() || response.items_size() != (t % 2 == 0 ? 1 : 5)) ++wrong;
+        }
+        {
+          grpc::ClientContext context;
+          WithDeadline(&context, std::chrono::seconds(20));
+          hisbridge::v1::LinkRecordRequest link;
+          link.set_facility_id("450321-WS-001");
+          link.set_record_id(absl::StrCat("R404-", t, "-", round));
+          link.set_patient_id("450321-P0000001");
+          *link.mutable_context() = Steward();
+          hisbridge::v1::CommandAck ack;
+          grpc::Status s = stub->LinkRecord(&context, link, &ack);
+          if (s.error_code() != grpc::StatusCode::NOT_FOUND ||
+              !absl::StrContains(s.error_message(), link.record_id())) {
+            ++wrong;
+          }
+        }
+        {
+          grpc::ClientContext context;
+          WithDeadline(&context, std::chrono::seconds(20));
+          hisbridge::v1::DecideReviewItemRequest decide;
+          decide.set_review_id(absl::StrCat("RV", (t + round) % 4));
+          decide.set_decision(hisbridge::v1::REVIEW_DECISION_NEW_PATIENT);
+          *decide.mutable_context() = Steward();
+          hisbridge::v1::CommandAck ack;
+          grpc::Status s = stub->DecideReviewItem(&context, decide, &ack);
+          if (!s.ok() || ack.command_id().size() != 32) {
+            ++wrong;
+          } else {
+            std::lock_guard<std::mutex> lock(ids_mu);
+            command_ids.insert(ack.command_id());
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : stewards) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  ASSERT_EQ(command_ids.size(), static_cast<size_t>(kStewards * kRounds));
+  std::set<std::string> on_inbox;
+  for (const auto& e : InboxCommands(kStewards * kRounds)) on_inbox.insert(e.command().command_id());
+  EXPECT_EQ(on_inbox, command_ids);
 }
 
 TEST_F(ReviewServiceTest, WaitsUntilTheLinkerAppliedTheCommand) {

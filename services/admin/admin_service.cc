@@ -73,6 +73,7 @@ void AdminService::Shutdown() {
   history_work_.notify_all();
   if (worker_.joinable()) worker_.join();
   if (history_worker_.joinable()) history_worker_.join();
+  log_reads_.Stop();
 }
 
 void AdminService::RunReports() {
@@ -278,14 +279,21 @@ grpc::ServerUnaryReactor* AdminService::ListAccessLog(grpc::CallbackServerContex
                                  "log; ask a query replica (reads of views) or a linker (reads of audit histories)"));
     return reactor;
   }
-  // A bounded local RocksDB scan (at most one page).
-  auto listed = access_log_->List(*request);
-  if (!listed.ok()) {
-    reactor->Finish(security::ToGrpcStatus(listed.status()));
-    return reactor;
+  // A bounded local RocksDB scan (at most one page), which may wait for
+  // the disk.
+  const bool queued = log_reads_.Submit([this, reactor, request, response] {
+    auto listed = access_log_->List(*request);
+    if (!listed.ok()) {
+      reactor->Finish(security::ToGrpcStatus(listed.status()));
+      return;
+    }
+    *response = std::move(*listed);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "this process is shutting down; ask again (another replica, or after its restart)"));
   }
-  *response = std::move(*listed);
-  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

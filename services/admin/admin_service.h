@@ -19,6 +19,10 @@
 // wait (then RESOURCE_EXHAUSTED), and one whose deadline passed while it
 // waited is not read.
 //
+// ListAccessLog reads one page of the access log (a local RocksDB) on a
+// thread of the service's own, so that a read that waits for the disk does
+// not hold up gRPC's callback threads.
+//
 // A report scans a county's whole index (and reads the rejects topic), so
 // it never runs on a gRPC thread: one worker thread of the service builds
 // reports one at a time, a few more wait their turn, and beyond that the
@@ -42,6 +46,7 @@
 
 #include "absl/status/statusor.h"
 #include "hisbridge/v1/admin.grpc.pb.h"
+#include "libs/base/blocking_pool.h"
 #include "libs/report/data_quality.h"
 #include "libs/security/access_log.h"
 #include "libs/security/authorizer.h"
@@ -79,7 +84,7 @@ class AdminService final : public hisbridge::v1::AdminService::CallbackService {
 
   // Stops the report in progress, answers waiting reports and history
   // reads UNAVAILABLE and refuses new ones (a history read in progress
-  // ends first: it is short). Call before the gRPC server shuts down (its Wait()
+  // ends first: it is short; so do access-log pages already asked for). Call before the gRPC server shuts down (its Wait()
   // waits for calls in progress). Idempotent.
   void Shutdown();
 
@@ -116,6 +121,7 @@ class AdminService final : public hisbridge::v1::AdminService::CallbackService {
   std::atomic<bool> stop_requested_{false};
   std::thread worker_;
   std::thread history_worker_;
+  BlockingWorkPool log_reads_{1, "access-log-read"};
 };
 
 }  // namespace hisbridge::admin

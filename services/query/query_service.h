@@ -28,7 +28,7 @@
 // Shutdown() is called.
 //
 // QueryService's reads never wait for the disk on gRPC's callback threads
-// (ReviewService's still do: a steward's rate, see docs/query.md): a call is
+// (nor do ReviewService's, which always read on threads of their own): a call is
 // answered there when memory (memtables, block cache, OS page cache) holds
 // what it reads, and otherwise on a small pool of the service's own
 // (QueryServiceOptions::disk_read_threads). See docs/query.md, "Reads and

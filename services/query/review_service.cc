@@ -4,7 +4,6 @@
 #include <optional>
 #include <utility>
 
-#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +23,9 @@ using hisbridge::v1::Patient;
 constexpr int kDefaultReviewPageSize = 20;
 constexpr int kMaxReviewPageSize = 200;
 constexpr size_t kMaxReviewScan = 20000;
+// A steward's rate: the reads wait for the disk now and then, never for
+// each other for long.
+constexpr int kStoreReadThreads = 2;
 
 grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
@@ -151,7 +153,9 @@ ReviewService::ReviewService(view::ViewMaterializer* views, kafka::Producer* pro
                              const records::FacilityDirectory* facilities, kafka::TopicNames topics,
                              const security::Authorizer* authorizer)
     : views_(views), producer_(producer), facilities_(facilities), topics_(std::move(topics)),
-      authorizer_(authorizer) {}
+      authorizer_(authorizer), store_reads_(std::make_unique<BlockingWorkPool>(kStoreReadThreads, "review-reads")) {}
+
+ReviewService::~ReviewService() { store_reads_->Stop(); }
 
 grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerContext* context,
                                                          const hisbridge::v1::ListReviewItemsRequest* request,
@@ -194,6 +198,17 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
   }
   const size_t page_size =
       static_cast<size_t>(request->page_size() == 0 ? kDefaultReviewPageSize : request->page_size());
+  OnStoreThread(reactor, [this, reactor, request, response, caller = std::move(caller), before_micros, fingerprint,
+                          start_after = std::move(start_after), page_size] {
+    reactor->Finish(ListPage(*request, caller, before_micros, fingerprint, start_after, page_size, response));
+  });
+  return reactor;
+}
+
+grpc::Status ReviewService::ListPage(const hisbridge::v1::ListReviewItemsRequest& request,
+                                     const security::Caller& caller, std::optional<uint64_t> before_micros,
+                                     uint64_t fingerprint, const std::string& start_after, size_t page_size,
+                                     hisbridge::v1::ListReviewItemsResponse* response) const {
   std::string last_key;
   bool more = false;
   size_t scanned = 0;
@@ -204,10 +219,10 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
           more = true;
           return false;
         }
-        const bool wanted = (request->status() == hisbridge::v1::REVIEW_STATUS_UNSPECIFIED ||
-                             item.status() == request->status()) &&
-                            (request->region().empty() || item.region() == request->region()) &&
-                            (request->facility_id().empty() || item.facility_id() == request->facility_id());
+        const bool wanted = (request.status() == hisbridge::v1::REVIEW_STATUS_UNSPECIFIED ||
+                             item.status() == request.status()) &&
+                            (request.region().empty() || item.region() == request.region()) &&
+                            (request.facility_id().empty() || item.facility_id() == request.facility_id());
         if (wanted && static_cast<size_t>(response->items_size()) == page_size) {
           more = true;
           return false;
@@ -216,9 +231,9 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
         last_key.assign(key.data(), key.size());
         return true;
       });
-  if (!scan.ok()) return finish(ToGrpc(scan));
+  if (!scan.ok()) return ToGrpc(scan);
   if (more) response->set_next_page_token(ReviewPageToken(fingerprint, last_key));
-  response->set_total_open(views_->store().OpenReviewCount(request->region()));
+  response->set_total_open(views_->store().OpenReviewCount(request.region()));
   if (authorizer_ != nullptr) {
     // Review items show demographics of the record and its candidates.
     std::vector<std::string> ids;
@@ -229,16 +244,16 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
     if (absl::Status recorded = authorizer_->RecordAccess(caller, "ReviewService.ListReviewItems", ids);
         !recorded.ok()) {
       response->Clear();
-      return finish(ToGrpc(recorded));
+      return ToGrpc(recorded);
     }
   }
-  return finish(grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* ReviewService::DecideReviewItem(grpc::CallbackServerContext* context,
                                                           const hisbridge::v1::DecideReviewItemRequest* request,
                                                           hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.DecideReviewItem", request->context(), response, [&](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.DecideReviewItem", request->context(), response, [this, request](PreparedCommand* out) {
     if (request->review_id().empty()) return Invalid("review_id is required");
     const hisbridge::v1::ReviewDecision decision = request->decision();
     if (decision == hisbridge::v1::REVIEW_DECISION_UNSPECIFIED || !hisbridge::v1::ReviewDecision_IsValid(decision)) {
@@ -283,7 +298,7 @@ grpc::ServerUnaryReactor* ReviewService::DecideReviewItem(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ReviewService::LinkRecord(grpc::CallbackServerContext* context,
                                                     const hisbridge::v1::LinkRecordRequest* request,
                                                     hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.LinkRecord", request->context(), response, [&](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.LinkRecord", request->context(), response, [this, request](PreparedCommand* out) {
     if (request->facility_id().empty()) return Invalid("facility_id is required");
     if (request->record_id().empty()) return Invalid("record_id is required");
     if (request->patient_id().empty()) return Invalid("patient_id is required");
@@ -306,7 +321,7 @@ grpc::ServerUnaryReactor* ReviewService::LinkRecord(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ReviewService::UnlinkRecord(grpc::CallbackServerContext* context,
                                                       const hisbridge::v1::UnlinkRecordRequest* request,
                                                       hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.UnlinkRecord", request->context(), response, [&](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.UnlinkRecord", request->context(), response, [this, request](PreparedCommand* out) {
     if (request->facility_id().empty()) return Invalid("facility_id is required");
     if (request->record_id().empty()) return Invalid("record_id is required");
     Patient owner;
@@ -330,7 +345,7 @@ grpc::ServerUnaryReactor* ReviewService::UnlinkRecord(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ReviewService::MergePatients(grpc::CallbackServerContext* context,
                                                        const hisbridge::v1::MergePatientsRequest* request,
                                                        hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.MergePatients", request->context(), response, [&](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.MergePatients", request->context(), response, [this, request](PreparedCommand* out) {
     if (request->into_patient_id().empty()) return Invalid("into_patient_id is required");
     if (request->from_patient_id().empty()) return Invalid("from_patient_id is required");
     if (request->into_patient_id() == request->from_patient_id()) {
@@ -351,7 +366,7 @@ grpc::ServerUnaryReactor* ReviewService::MergePatients(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ReviewService::UnmergePatients(grpc::CallbackServerContext* context,
                                                          const hisbridge::v1::UnmergePatientsRequest* request,
                                                          hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.UnmergePatients", request->context(), response, [&](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.UnmergePatients", request->context(), response, [this, request](PreparedCommand* out) {
     if (request->patient_id().empty()) return Invalid("patient_id is required");
     if (request->restore_patient_id().empty()) return Invalid("restore_patient_id is required");
     Patient survivor, restore;
@@ -376,7 +391,7 @@ grpc::ServerUnaryReactor* ReviewService::UnmergePatients(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ReviewService::MarkNotSamePerson(grpc::CallbackServerContext* context,
                                                            const hisbridge::v1::MarkNotSamePersonRequest* request,
                                                            hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.MarkNotSamePerson", request->context(), response, [&](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.MarkNotSamePerson", request->context(), response, [this, request](PreparedCommand* out) {
     if (request->patient_id().empty()) return Invalid("patient_id is required");
     if (request->other_patient_id().empty()) return Invalid("other_patient_id is required");
     if (request->patient_id() == request->other_patient_id()) {
@@ -409,20 +424,33 @@ grpc::Status ReviewService::LoadActivePair(const std::string& first_id, const st
 grpc::ServerUnaryReactor* ReviewService::Mutate(grpc::CallbackServerContext* context, const char* method,
                                                 const hisbridge::v1::StewardContext& given,
                                                 hisbridge::v1::CommandAck* response,
-                                                absl::FunctionRef<grpc::Status(PreparedCommand*)> prepare) {
+                                                std::function<grpc::Status(PreparedCommand*)> prepare) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   security::Caller caller;
   grpc::Status s = AdmitSteward(authorizer_, context, security::Permission::kReviewWrite, method, &caller);
-  const hisbridge::v1::StewardContext steward = Certified(given, caller);
+  hisbridge::v1::StewardContext steward = Certified(given, caller);
   if (s.ok()) s = CheckSteward(steward);
-  PreparedCommand prepared;
-  if (s.ok()) s = prepare(&prepared);
   if (!s.ok()) {
     reactor->Finish(s);
     return reactor;
   }
-  Submit(context, reactor, steward, caller, prepared.region, std::move(prepared.command), response);
+  OnStoreThread(reactor, [this, context, reactor, response, steward = std::move(steward), caller = std::move(caller),
+                          prepare = std::move(prepare)] {
+    PreparedCommand prepared;
+    if (grpc::Status checked = prepare(&prepared); !checked.ok()) {
+      reactor->Finish(checked);
+      return;
+    }
+    Submit(context, reactor, steward, caller, prepared.region, std::move(prepared.command), response);
+  });
   return reactor;
+}
+
+void ReviewService::OnStoreThread(grpc::ServerUnaryReactor* reactor, std::function<void()> work) {
+  if (!store_reads_->Submit(std::move(work))) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "this replica is shutting down; retry the call (on another replica)"));
+  }
 }
 
 void ReviewService::Submit(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,

@@ -23,17 +23,32 @@
 // saying the command is accepted but not applied yet, never an error, so a
 // client does not submit it twice.
 //
+// Every call that reads this replica's store (ListReviewItems, and the
+// checks of every mutating call) is admitted and its arguments checked on
+// gRPC's callback thread, then read on one of the service's own threads, so
+// that a read that waits for the disk never holds up gRPC's two callback
+// threads and with them every other call of the process (QueryService's
+// included). The answer is sent from that thread, or from the producer's
+// delivery callback and the materializer's waiters.
+//
 // Thread safety: gRPC calls it from many threads; the materializer,
-// producer and facility directory must outlive the service.
+// producer and facility directory must outlive the service. Destroy it
+// after the server has shut down (the destructor answers the calls still
+// queued for the store threads before it returns).
 #ifndef HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
 #define HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
 
 #include <string>
 
-#include "absl/functional/function_ref.h"
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include "absl/time/time.h"
 #include "hisbridge/v1/events.pb.h"
 #include "hisbridge/v1/review.grpc.pb.h"
+#include "libs/base/blocking_pool.h"
 #include "libs/security/authorizer.h"
 #include "libs/kafka/kafka_config.h"
 #include "libs/kafka/producer.h"
@@ -51,6 +66,7 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
   ReviewService(view::ViewMaterializer* views, kafka::Producer* producer,
                 const records::FacilityDirectory* facilities, kafka::TopicNames topics,
                 const security::Authorizer* authorizer = nullptr);
+  ~ReviewService() override;
 
   grpc::ServerUnaryReactor* ListReviewItems(grpc::CallbackServerContext* context,
                                             const hisbridge::v1::ListReviewItemsRequest* request,
@@ -82,12 +98,21 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
     hisbridge::v1::StewardCommand command;
   };
 
-  // Every mutating call: admits a steward, certifies the actor, lets
-  // `prepare` check the request against the store and build the command
-  // (any non-OK status is the answer), then submits it.
+  // Every mutating call: admits a steward and certifies the actor here,
+  // then on a store thread lets `prepare` check the request against the
+  // store and build the command (any non-OK status is the answer), then
+  // submits it. `prepare` may use the request and response until the
+  // reactor finishes.
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, const char* method,
                                    const hisbridge::v1::StewardContext& given, hisbridge::v1::CommandAck* response,
-                                   absl::FunctionRef<grpc::Status(PreparedCommand*)> prepare);
+                                   std::function<grpc::Status(PreparedCommand*)> prepare);
+  // Runs `work` (which must finish `reactor`) on a store thread; finishes
+  // it with UNAVAILABLE when the service is being destroyed.
+  void OnStoreThread(grpc::ServerUnaryReactor* reactor, std::function<void()> work);
+  // One page of ListReviewItems from the store.
+  grpc::Status ListPage(const hisbridge::v1::ListReviewItemsRequest& request, const security::Caller& caller,
+                        std::optional<uint64_t> before_micros, uint64_t fingerprint, const std::string& start_after,
+                        size_t page_size, hisbridge::v1::ListReviewItemsResponse* response) const;
   // Two patients named in two fields, both active and of one county.
   grpc::Status LoadActivePair(const std::string& first_id, const std::string& first_field,
                               hisbridge::v1::Patient* first, const std::string& second_id,
@@ -103,6 +128,8 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
   const records::FacilityDirectory* facilities_;
   kafka::TopicNames topics_;
   const security::Authorizer* authorizer_;
+  // Last: stopped (its queued calls answered) before the rest goes.
+  std::unique_ptr<BlockingWorkPool> store_reads_;
 };
 
 // A fresh command id: 128 random bits as 32 hex digits.
