@@ -198,7 +198,7 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
   }
   const size_t page_size =
       static_cast<size_t>(request->page_size() == 0 ? kDefaultReviewPageSize : request->page_size());
-  OnStoreThread(reactor, [this, reactor, request, response, caller = std::move(caller), before_micros, fingerprint,
+  OnStoreThread(context, reactor, [this, reactor, request, response, caller = std::move(caller), before_micros, fingerprint,
                           start_after = std::move(start_after), page_size] {
     reactor->Finish(ListPage(*request, caller, before_micros, fingerprint, start_after, page_size, response));
   });
@@ -434,7 +434,7 @@ grpc::ServerUnaryReactor* ReviewService::Mutate(grpc::CallbackServerContext* con
     reactor->Finish(s);
     return reactor;
   }
-  OnStoreThread(reactor, [this, context, reactor, response, steward = std::move(steward), caller = std::move(caller),
+  OnStoreThread(context, reactor, [this, context, reactor, response, steward = std::move(steward), caller = std::move(caller),
                           prepare = std::move(prepare)] {
     PreparedCommand prepared;
     if (grpc::Status checked = prepare(&prepared); !checked.ok()) {
@@ -446,8 +446,21 @@ grpc::ServerUnaryReactor* ReviewService::Mutate(grpc::CallbackServerContext* con
   return reactor;
 }
 
-void ReviewService::OnStoreThread(grpc::ServerUnaryReactor* reactor, std::function<void()> work) {
-  if (!store_reads_->Submit(std::move(work))) {
+void ReviewService::OnStoreThread(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                                  std::function<void()> work) {
+  const bool queued = store_reads_->Submit([context, reactor, work = std::move(work)] {
+    // A caller that gave up (its deadline passed while the call waited
+    // for a store thread) was told the call failed: submitting its command
+    // now would surprise it, and it may already be retrying.
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                   "the call was cancelled or its deadline passed before it was read; nothing "
+                                   "was submitted"));
+      return;
+    }
+    work();
+  });
+  if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                  "this replica is shutting down; retry the call (on another replica)"));
   }

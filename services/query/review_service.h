@@ -106,9 +106,11 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, const char* method,
                                    const hisbridge::v1::StewardContext& given, hisbridge::v1::CommandAck* response,
                                    std::function<grpc::Status(PreparedCommand*)> prepare);
-  // Runs `work` (which must finish `reactor`) on a store thread; finishes
+  // Runs `work` (which must finish `reactor`) on a store thread, unless
+  // the call is cancelled by then (CANCELLED, nothing submitted); finishes
   // it with UNAVAILABLE when the service is being destroyed.
-  void OnStoreThread(grpc::ServerUnaryReactor* reactor, std::function<void()> work);
+  void OnStoreThread(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                     std::function<void()> work);
   // One page of ListReviewItems from the store.
   grpc::Status ListPage(const hisbridge::v1::ListReviewItemsRequest& request, const security::Caller& caller,
                         std::optional<uint64_t> before_micros, uint64_t fingerprint, const std::string& start_after,
