@@ -198,8 +198,9 @@ grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerCon
   }
   const size_t page_size =
       static_cast<size_t>(request->page_size() == 0 ? kDefaultReviewPageSize : request->page_size());
-  OnStoreThread(context, reactor, [this, reactor, request, response, caller = std::move(caller), before_micros, fingerprint,
-                          start_after = std::move(start_after), page_size] {
+  OnStoreThread(context, reactor,
+                [this, reactor, request, response, caller = std::move(caller), before_micros, fingerprint,
+                 start_after = std::move(start_after), page_size] {
     reactor->Finish(ListPage(*request, caller, before_micros, fingerprint, start_after, page_size, response));
   });
   return reactor;
@@ -253,7 +254,8 @@ grpc::Status ReviewService::ListPage(const hisbridge::v1::ListReviewItemsRequest
 grpc::ServerUnaryReactor* ReviewService::DecideReviewItem(grpc::CallbackServerContext* context,
                                                           const hisbridge::v1::DecideReviewItemRequest* request,
                                                           hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.DecideReviewItem", request->context(), response, [this, request](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.DecideReviewItem", request->context(), response,
+                [this, request](PreparedCommand* out) {
     if (request->review_id().empty()) return Invalid("review_id is required");
     const hisbridge::v1::ReviewDecision decision = request->decision();
     if (decision == hisbridge::v1::REVIEW_DECISION_UNSPECIFIED || !hisbridge::v1::ReviewDecision_IsValid(decision)) {
@@ -298,7 +300,8 @@ grpc::ServerUnaryReactor* ReviewService::DecideReviewItem(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ReviewService::LinkRecord(grpc::CallbackServerContext* context,
                                                     const hisbridge::v1::LinkRecordRequest* request,
                                                     hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.LinkRecord", request->context(), response, [this, request](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.LinkRecord", request->context(), response,
+                [this, request](PreparedCommand* out) {
     if (request->facility_id().empty()) return Invalid("facility_id is required");
     if (request->record_id().empty()) return Invalid("record_id is required");
     if (request->patient_id().empty()) return Invalid("patient_id is required");
@@ -321,7 +324,8 @@ grpc::ServerUnaryReactor* ReviewService::LinkRecord(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ReviewService::UnlinkRecord(grpc::CallbackServerContext* context,
                                                       const hisbridge::v1::UnlinkRecordRequest* request,
                                                       hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.UnlinkRecord", request->context(), response, [this, request](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.UnlinkRecord", request->context(), response,
+                [this, request](PreparedCommand* out) {
     if (request->facility_id().empty()) return Invalid("facility_id is required");
     if (request->record_id().empty()) return Invalid("record_id is required");
     Patient owner;
@@ -345,7 +349,8 @@ grpc::ServerUnaryReactor* ReviewService::UnlinkRecord(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ReviewService::MergePatients(grpc::CallbackServerContext* context,
                                                        const hisbridge::v1::MergePatientsRequest* request,
                                                        hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.MergePatients", request->context(), response, [this, request](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.MergePatients", request->context(), response,
+                [this, request](PreparedCommand* out) {
     if (request->into_patient_id().empty()) return Invalid("into_patient_id is required");
     if (request->from_patient_id().empty()) return Invalid("from_patient_id is required");
     if (request->into_patient_id() == request->from_patient_id()) {
@@ -366,7 +371,8 @@ grpc::ServerUnaryReactor* ReviewService::MergePatients(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ReviewService::UnmergePatients(grpc::CallbackServerContext* context,
                                                          const hisbridge::v1::UnmergePatientsRequest* request,
                                                          hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.UnmergePatients", request->context(), response, [this, request](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.UnmergePatients", request->context(), response,
+                [this, request](PreparedCommand* out) {
     if (request->patient_id().empty()) return Invalid("patient_id is required");
     if (request->restore_patient_id().empty()) return Invalid("restore_patient_id is required");
     Patient survivor, restore;
@@ -391,7 +397,8 @@ grpc::ServerUnaryReactor* ReviewService::UnmergePatients(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ReviewService::MarkNotSamePerson(grpc::CallbackServerContext* context,
                                                            const hisbridge::v1::MarkNotSamePersonRequest* request,
                                                            hisbridge::v1::CommandAck* response) {
-  return Mutate(context, "ReviewService.MarkNotSamePerson", request->context(), response, [this, request](PreparedCommand* out) {
+  return Mutate(context, "ReviewService.MarkNotSamePerson", request->context(), response,
+                [this, request](PreparedCommand* out) {
     if (request->patient_id().empty()) return Invalid("patient_id is required");
     if (request->other_patient_id().empty()) return Invalid("other_patient_id is required");
     if (request->patient_id() == request->other_patient_id()) {
@@ -434,8 +441,9 @@ grpc::ServerUnaryReactor* ReviewService::Mutate(grpc::CallbackServerContext* con
     reactor->Finish(s);
     return reactor;
   }
-  OnStoreThread(context, reactor, [this, context, reactor, response, steward = std::move(steward), caller = std::move(caller),
-                          prepare = std::move(prepare)] {
+  OnStoreThread(context, reactor,
+                [this, context, reactor, response, steward = std::move(steward), caller = std::move(caller),
+                 prepare = std::move(prepare)] {
     PreparedCommand prepared;
     if (grpc::Status checked = prepare(&prepared); !checked.ok()) {
       reactor->Finish(checked);
