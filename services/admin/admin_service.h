@@ -84,8 +84,9 @@ class AdminService final : public hisbridge::v1::AdminService::CallbackService {
 
   // Stops the report in progress, answers waiting reports and history
   // reads UNAVAILABLE and refuses new ones (a history read in progress
-  // ends first: it is short; so do access-log pages already asked for). Call before the gRPC server shuts down (its Wait()
-  // waits for calls in progress). Idempotent.
+  // ends first: it is short; so do access-log pages already asked for).
+  // Call before the gRPC server shuts down (its Wait() waits for calls in
+  // progress). Idempotent.
   void Shutdown();
 
   grpc::ServerUnaryReactor* GetDataQualityReport(grpc::CallbackServerContext* context,

@@ -23,9 +23,6 @@ using hisbridge::v1::Patient;
 constexpr int kDefaultReviewPageSize = 20;
 constexpr int kMaxReviewPageSize = 200;
 constexpr size_t kMaxReviewScan = 20000;
-// A steward's rate: the reads wait for the disk now and then, never for
-// each other for long.
-constexpr int kStoreReadThreads = 2;
 
 grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
@@ -153,9 +150,7 @@ ReviewService::ReviewService(view::ViewMaterializer* views, kafka::Producer* pro
                              const records::FacilityDirectory* facilities, kafka::TopicNames topics,
                              const security::Authorizer* authorizer)
     : views_(views), producer_(producer), facilities_(facilities), topics_(std::move(topics)),
-      authorizer_(authorizer), store_reads_(std::make_unique<BlockingWorkPool>(kStoreReadThreads, "review-reads")) {}
-
-ReviewService::~ReviewService() { store_reads_->Stop(); }
+      authorizer_(authorizer) {}
 
 grpc::ServerUnaryReactor* ReviewService::ListReviewItems(grpc::CallbackServerContext* context,
                                                          const hisbridge::v1::ListReviewItemsRequest* request,
@@ -456,7 +451,7 @@ grpc::ServerUnaryReactor* ReviewService::Mutate(grpc::CallbackServerContext* con
 
 void ReviewService::OnStoreThread(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                                   std::function<void()> work) {
-  const bool queued = store_reads_->Submit([context, reactor, work = std::move(work)] {
+  const bool queued = store_reads_.Submit([context, reactor, work = std::move(work)] {
     // A caller that gave up (its deadline passed while the call waited
     // for a store thread) was told the call failed: submitting its command
     // now would surprise it, and it may already be retrying.

@@ -33,18 +33,17 @@
 //
 // Thread safety: gRPC calls it from many threads; the materializer,
 // producer and facility directory must outlive the service. Destroy it
-// after the server has shut down (the destructor answers the calls still
-// queued for the store threads before it returns).
+// after the server has shut down (its store threads answer the calls still
+// queued for them before the destructor returns).
 #ifndef HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
 #define HISBRIDGE_SERVICES_QUERY_REVIEW_SERVICE_H_
-
-#include <string>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
+#include <string>
+
 #include "absl/time/time.h"
 #include "hisbridge/v1/events.pb.h"
 #include "hisbridge/v1/review.grpc.pb.h"
@@ -66,7 +65,6 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
   ReviewService(view::ViewMaterializer* views, kafka::Producer* producer,
                 const records::FacilityDirectory* facilities, kafka::TopicNames topics,
                 const security::Authorizer* authorizer = nullptr);
-  ~ReviewService() override;
 
   grpc::ServerUnaryReactor* ListReviewItems(grpc::CallbackServerContext* context,
                                             const hisbridge::v1::ListReviewItemsRequest* request,
@@ -130,8 +128,10 @@ class ReviewService final : public hisbridge::v1::ReviewService::CallbackService
   const records::FacilityDirectory* facilities_;
   kafka::TopicNames topics_;
   const security::Authorizer* authorizer_;
-  // Last: stopped (its queued calls answered) before the rest goes.
-  std::unique_ptr<BlockingWorkPool> store_reads_;
+  // Last: stopped (its queued calls answered) before the rest goes. Two
+  // threads: a steward's rate, whose reads wait for the disk now and then
+  // but never for each other for long.
+  BlockingWorkPool store_reads_{2, "review-reads"};
 };
 
 // A fresh command id: 128 random bits as 32 hex digits.
